@@ -1,0 +1,1 @@
+"""Leases: the plain lease record, its SQLAlchemy storage, and import/export of ISC dhcpd.leases."""

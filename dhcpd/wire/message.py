@@ -1,0 +1,64 @@
+"""The decoded DHCP message (RFC 2131 section 2) as the engine sees it.
+
+Addresses are `IPv4Address`; `chaddr` holds only the `hlen` significant bytes; `options` maps option code
+to its raw value bytes, in the order they arrived (option overload already resolved, long options already
+concatenated per RFC 3396). The codec in `dhcpd.wire.codec` turns bytes into this and back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import IntEnum
+from ipaddress import IPv4Address
+
+BOOTREQUEST = 1
+BOOTREPLY = 2
+BROADCAST_FLAG = 0x8000
+ZERO = IPv4Address(0)
+
+
+class MessageType(IntEnum):
+    """Option 53 values (RFC 2132 9.6)."""
+
+    DISCOVER = 1
+    OFFER = 2
+    REQUEST = 3
+    DECLINE = 4
+    ACK = 5
+    NAK = 6
+    RELEASE = 7
+    INFORM = 8
+
+
+@dataclass(slots=True)
+class DhcpMessage:
+    op: int = BOOTREQUEST
+    htype: int = 1
+    hlen: int = 6
+    hops: int = 0
+    xid: int = 0
+    secs: int = 0
+    flags: int = 0
+    ciaddr: IPv4Address = ZERO
+    yiaddr: IPv4Address = ZERO
+    siaddr: IPv4Address = ZERO
+    giaddr: IPv4Address = ZERO
+    chaddr: bytes = b""
+    sname: bytes = b""
+    file: bytes = b""
+    options: dict[int, bytes] = field(default_factory=dict)
+
+    @property
+    def message_type(self) -> MessageType | None:
+        """Option 53, or None for BOOTP or an unknown value."""
+        value = self.options.get(53)
+        if value is None or len(value) != 1:
+            return None
+        try:
+            return MessageType(value[0])
+        except ValueError:
+            return None
+
+    @property
+    def broadcast(self) -> bool:
+        return bool(self.flags & BROADCAST_FLAG)
