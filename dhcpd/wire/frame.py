@@ -1,0 +1,165 @@
+"""Ethernet II / 802.1Q / 802.1ad / IPv4 / UDP framing for the raw packet socket.
+
+`decode_frame` checks every layer a DHCP server relies on and raises `BadFrame` with a short `reason`
+that the caller counts; `build_frame` assembles a reply frame with correct IPv4 and UDP checksums.
+Both are pure and run on every packet, so they use precompiled `struct.Struct`s and compute the
+ones'-complement sum with one big-integer reduction: since 2**16 == 1 (mod 0xffff), a byte string read
+as one big-endian integer is congruent modulo 0xffff to the sum of its 16-bit words.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+from ipaddress import IPv4Address
+
+ETHERTYPE_IPV4 = 0x0800
+TPID_8021Q = 0x8100
+TPID_8021AD = 0x88A8
+IPPROTO_UDP = 17
+MAX_TAGS = 2
+DEFAULT_TTL = 64
+
+_ETHERNET = struct.Struct("!6s6sH")
+_TAG = struct.Struct("!HH")
+_IPV4 = struct.Struct("!BBHHHBBH4s4s")
+_UDP = struct.Struct("!HHHH")
+_VLAN_ID_MASK = 0x0FFF
+_FRAGMENT_MASK = 0x3FFF          # MF flag and fragment offset
+
+
+class BadFrame(ValueError):
+    """A frame that is not a well-formed, unfragmented IPv4/UDP datagram; `reason` names the check."""
+
+    def __init__(self, reason: str, detail: str = "") -> None:
+        super().__init__(f"{reason}: {detail}" if detail else reason)
+        self.reason = reason
+
+
+@dataclass(slots=True)
+class Frame:
+    src_mac: bytes
+    dst_mac: bytes
+    vlans: tuple[int, ...]      # outer first, () when untagged
+    src_ip: IPv4Address
+    dst_ip: IPv4Address
+    src_port: int
+    dst_port: int
+    payload: bytes
+
+
+def _folded_sum(value: int) -> int:
+    """The ones'-complement 16-bit sum congruent to `value`, as 0..0xfffe (0 stands for 0xffff)."""
+    return value % 0xFFFF
+
+
+def _even_int(data: bytes) -> int:
+    """`data` zero-padded to an even length, read as one big-endian integer."""
+    value = int.from_bytes(data, "big")
+    return value << 8 if len(data) & 1 else value
+
+
+def _pseudo_header_sum(src_ip: bytes, dst_ip: bytes, udp_length: int) -> int:
+    return int.from_bytes(src_ip, "big") + int.from_bytes(dst_ip, "big") + IPPROTO_UDP + udp_length
+
+
+def decode_frame(data: bytes) -> Frame:
+    """Parse a frame as delivered by an AF_PACKET socket (starting at the Ethernet header)."""
+    if len(data) < _ETHERNET.size:
+        raise BadFrame("short", "ethernet header")
+    dst_mac, src_mac, ethertype = _ETHERNET.unpack_from(data)
+    offset = _ETHERNET.size
+    vlans: list[int] = []
+    while ethertype == TPID_8021Q or ethertype == TPID_8021AD:
+        if len(vlans) == MAX_TAGS:
+            raise BadFrame("too-many-tags")
+        if len(data) < offset + _TAG.size:
+            raise BadFrame("short", "vlan tag")
+        tci, ethertype = _TAG.unpack_from(data, offset)
+        vlans.append(tci & _VLAN_ID_MASK)
+        offset += _TAG.size
+    if ethertype != ETHERTYPE_IPV4:
+        raise BadFrame("not-ipv4", f"ethertype 0x{ethertype:04x}")
+
+    if len(data) < offset + _IPV4.size:
+        raise BadFrame("short", "ipv4 header")
+    (version_ihl, _tos, total_length, _ident, fragment, _ttl, protocol, _checksum,
+     src_ip, dst_ip) = _IPV4.unpack_from(data, offset)
+    if version_ihl >> 4 != 4:
+        raise BadFrame("not-ipv4", f"ip version {version_ihl >> 4}")
+    header_length = (version_ihl & 0x0F) * 4
+    if header_length < _IPV4.size:
+        raise BadFrame("bad-ip-header-length", str(header_length))
+    if total_length < header_length or offset + total_length > len(data):
+        raise BadFrame("bad-ip-length", f"total length {total_length}")
+    if _folded_sum(int.from_bytes(data[offset:offset + header_length], "big")) != 0:
+        raise BadFrame("bad-ip-checksum")
+    if fragment & _FRAGMENT_MASK:
+        raise BadFrame("fragment")
+    if protocol != IPPROTO_UDP:
+        raise BadFrame("not-udp", f"protocol {protocol}")
+
+    udp_offset = offset + header_length
+    ip_end = offset + total_length
+    if ip_end - udp_offset < _UDP.size:
+        raise BadFrame("short", "udp header")
+    src_port, dst_port, udp_length, udp_checksum = _UDP.unpack_from(data, udp_offset)
+    if udp_length < _UDP.size or udp_offset + udp_length > ip_end:
+        raise BadFrame("bad-udp-length", str(udp_length))
+    udp_end = udp_offset + udp_length
+    if udp_checksum and _folded_sum(
+        _pseudo_header_sum(src_ip, dst_ip, udp_length) + _even_int(data[udp_offset:udp_end])
+    ):
+        raise BadFrame("bad-udp-checksum")
+    return Frame(
+        src_mac=src_mac,
+        dst_mac=dst_mac,
+        vlans=tuple(vlans),
+        src_ip=IPv4Address(src_ip),
+        dst_ip=IPv4Address(dst_ip),
+        src_port=src_port,
+        dst_port=dst_port,
+        payload=data[udp_offset + _UDP.size:udp_end],
+    )
+
+
+def build_frame(
+    *,
+    src_mac: bytes,
+    dst_mac: bytes,
+    src_ip: IPv4Address,
+    dst_ip: IPv4Address,
+    src_port: int,
+    dst_port: int,
+    payload: bytes,
+    vlans: tuple[int, ...] = (),
+) -> bytes:
+    """Assemble Ethernet (+ tags, outer first) / IPv4 / UDP around `payload`.
+
+    One tag uses TPID 0x8100; two tags use 0x88a8 outside and 0x8100 inside (802.1ad). The IPv4 header
+    has TTL 64, identification 0 and DF clear, as isc-dhcpd sends: a reply larger than the link MTU is
+    refused by the kernel on send, never fragmented, so the identification is never used.
+    """
+    if len(vlans) > MAX_TAGS:
+        raise ValueError(f"at most {MAX_TAGS} VLAN tags, got {len(vlans)}")
+    src_ip_bytes = src_ip.packed
+    dst_ip_bytes = dst_ip.packed
+    udp_length = _UDP.size + len(payload)
+    # Both sums leave the checksum field out (it is zero); 0xffff - residue is its ones' complement.
+    # A UDP checksum of 0 means "none", so its all-ones form 0xffff is sent instead (RFC 768).
+    udp_residue = _folded_sum(_pseudo_header_sum(src_ip_bytes, dst_ip_bytes, udp_length)
+                              + src_port + dst_port + udp_length + _even_int(payload))
+    udp_header = _UDP.pack(src_port, dst_port, udp_length, 0xFFFF - udp_residue)
+    total_length = _IPV4.size + udp_length
+    ip_residue = _folded_sum(0x4500 + total_length + (DEFAULT_TTL << 8 | IPPROTO_UDP)
+                             + int.from_bytes(src_ip_bytes, "big") + int.from_bytes(dst_ip_bytes, "big"))
+    ip_header = _IPV4.pack(0x45, 0, total_length, 0, 0, DEFAULT_TTL, IPPROTO_UDP,
+                           0xFFFF - ip_residue if ip_residue else 0, src_ip_bytes, dst_ip_bytes)
+    if len(vlans) == 2:
+        link_header = (_ETHERNET.pack(dst_mac, src_mac, TPID_8021AD) + _TAG.pack(vlans[0], TPID_8021Q)
+                       + _TAG.pack(vlans[1], ETHERTYPE_IPV4))
+    elif vlans:
+        link_header = _ETHERNET.pack(dst_mac, src_mac, TPID_8021Q) + _TAG.pack(vlans[0], ETHERTYPE_IPV4)
+    else:
+        link_header = _ETHERNET.pack(dst_mac, src_mac, ETHERTYPE_IPV4)
+    return b"".join((link_header, ip_header, udp_header, payload))
