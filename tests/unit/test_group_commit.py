@@ -1,0 +1,118 @@
+"""Unit tests of GroupCommitter: batching of concurrent callers, failure propagation, draining on stop."""
+
+import asyncio
+import threading
+from ipaddress import IPv4Address
+
+import pytest
+from sqlalchemy import event
+
+from dhcpd.leases.group_commit import GroupCommitter
+from dhcpd.leases.record import Lease, LeaseState
+from dhcpd.leases.store import LeaseStore
+
+pytestmark = pytest.mark.unit
+
+
+def lease(n: int) -> Lease:
+    return Lease(IPv4Address(0x0A000000 + n), LeaseState.ACTIVE, 0.0, 3600.0)
+
+
+class GatedStore:
+    """Records each save; a save blocks until the test opens the gate, and fails while `failing` is set."""
+
+    def __init__(self):
+        self.saved: list[list[Lease]] = []
+        self.gate = threading.Event()
+        self.failing = False
+
+    def save(self, leases):
+        self.gate.wait()
+        if self.failing:
+            raise OSError("disk full")
+        self.saved.append(list(leases))
+
+
+async def until(condition) -> None:
+    while not condition():
+        await asyncio.sleep(0.001)
+
+
+def test_callers_arriving_during_a_commit_share_the_next_transaction():
+    async def scenario():
+        store = GatedStore()
+        committer = GroupCommitter(store)
+        committer.start()
+        first = asyncio.create_task(committer.persist([lease(0)]))
+        await until(lambda: committer.transactions == 1)
+        waiting = [asyncio.create_task(committer.persist([lease(n)])) for n in range(1, 101)]
+        await asyncio.sleep(0)
+        store.gate.set()
+        await asyncio.gather(first, *waiting)
+        await committer.stop()
+        return store.saved
+
+    saved = asyncio.run(scenario())
+    assert [len(batch) for batch in saved] == [1, 100]
+    assert {l.ip for l in saved[1]} == {lease(n).ip for n in range(1, 101)}
+
+
+def test_a_failed_commit_reaches_every_caller_in_it_and_later_batches_still_commit():
+    async def scenario():
+        store = GatedStore()
+        store.failing = True
+        committer = GroupCommitter(store)
+        committer.start()
+        doomed = [asyncio.create_task(committer.persist([lease(n)])) for n in range(10)]
+        await asyncio.sleep(0)
+        store.gate.set()
+        outcomes = await asyncio.gather(*doomed, return_exceptions=True)
+        store.failing = False
+        await committer.persist([lease(99)])
+        await committer.stop()
+        return outcomes, store.saved
+
+    outcomes, saved = asyncio.run(scenario())
+    assert all(isinstance(outcome, OSError) for outcome in outcomes)
+    assert saved == [[lease(99)]]
+
+
+def test_stop_commits_what_is_pending_and_refuses_later_calls():
+    async def scenario():
+        store = GatedStore()
+        committer = GroupCommitter(store)
+        committer.start()
+        callers = [asyncio.create_task(committer.persist([lease(n)])) for n in range(5)]
+        await asyncio.sleep(0)
+        stopping = asyncio.create_task(committer.stop())
+        await asyncio.sleep(0)
+        store.gate.set()
+        await stopping
+        await asyncio.gather(*callers)
+        with pytest.raises(RuntimeError):
+            await committer.persist([lease(6)])
+        return store.saved
+
+    saved = asyncio.run(scenario())
+    assert sorted(l.ip for batch in saved for l in batch) == [lease(n).ip for n in range(5)]
+
+
+def test_concurrent_callers_on_sqlite_commit_in_fewer_transactions_than_callers(tmp_path):
+    store = LeaseStore(f"sqlite:///{tmp_path / 'leases.sqlite'}")
+    store.upgrade()
+    commits = []
+    event.listen(store.engine, "commit", lambda connection: commits.append(1))
+
+    async def scenario():
+        committer = GroupCommitter(store)
+        committer.start()
+        await asyncio.gather(*(committer.persist([lease(n)]) for n in range(200)))
+        await committer.stop()
+        return committer.transactions
+
+    try:
+        transactions = asyncio.run(scenario())
+        assert len(store.load_all()) == 200
+    finally:
+        store.close()
+    assert len(commits) == transactions < 200
