@@ -1,0 +1,257 @@
+"""Bytes <-> DhcpMessage: the BOOTP/DHCP message codec (RFC 2131 section 2, RFC 2132, RFC 3396).
+
+`decode` turns a UDP payload into a `DhcpMessage` or raises `MalformedPacket`, and nothing else, on any
+input. `encode` turns a `DhcpMessage` into a UDP payload no longer than the size the client accepts.
+
+Decisions:
+- A payload of exactly 236 bytes, or one whose magic cookie field is all zero, is plain BOOTP (RFC 951):
+  it decodes with `options == {}`. Any other value where the cookie belongs is "bad-magic"; 237 to 239
+  bytes (a cut cookie) are "short".
+- Options after the end option (255) are ignored; a missing end option is accepted when the last option
+  ends exactly at the end of its field.
+- Repeated instances of one code are concatenated in arrival order, across the options field, then `file`,
+  then `sname` (RFC 2132 9.3 and RFC 3396). Option 52 is consumed by the decoder: the result never holds it,
+  and an overloaded `file`/`sname` decodes as b"". Outside an overload, `sname` and `file` are cut at their
+  first NUL.
+- `max_size` is the largest DHCP message (UDP payload, IP and UDP headers not counted) the reply may have;
+  `reply_size_limit` derives it from a request's option 57. It is never taken below 548 bytes, the size
+  every client must accept (RFC 2131 section 2: a 312-byte options field).
+"""
+
+from __future__ import annotations
+
+from ipaddress import IPv4Address
+from struct import Struct
+
+from dhcpd.wire.message import DhcpMessage
+
+MAGIC_COOKIE = b"\x63\x82\x53\x63"
+FIXED_HEADER_SIZE = 236
+OPTIONS_OFFSET = FIXED_HEADER_SIZE + len(MAGIC_COOKIE)
+MIN_MESSAGE_SIZE = 548
+MIN_BOOTP_SIZE = 300
+IP_UDP_HEADER_SIZE = 28
+MAX_HLEN = 16
+
+OPTION_PAD = 0
+OPTION_END = 255
+OPTION_OVERLOAD = 52
+OPTION_MESSAGE_TYPE = 53
+OPTION_SERVER_ID = 54
+OPTION_MAX_MESSAGE_SIZE = 57
+# Never dropped to make a reply fit: message type, server id, subnet mask, lease time, relay agent info.
+UNDROPPABLE_OPTIONS = frozenset({53, 54, 1, 51, 82})
+
+SNAME_OFFSET, SNAME_SIZE = 44, 64
+FILE_OFFSET, FILE_SIZE = 108, 128
+OVERLOAD_FILE, OVERLOAD_SNAME = 1, 2
+
+_HEADER = Struct("!BBBBIHHIIII16s64s128s")
+_HEADER_WITH_COOKIE = Struct("!BBBBIHHIIII16s64s128s4s")
+_ZERO_ADDRESS = IPv4Address(0)
+
+
+class MalformedPacket(ValueError):
+    """A payload that is not a valid BOOTP/DHCP message; `reason` is a short name for drop counters.
+
+    Reasons: "short", "bad-op", "bad-hlen", "bad-magic", "option-overrun", "bad-overload",
+    "option82-overrun".
+    """
+
+    def __init__(self, reason: str, detail: str = "") -> None:
+        super().__init__(f"{reason}: {detail}" if detail else reason)
+        self.reason = reason
+
+
+class MessageTooLarge(ValueError):
+    """The options that may not be dropped do not fit in the reply's maximum size."""
+
+
+def _address(value: int) -> IPv4Address:
+    return IPv4Address(value) if value else _ZERO_ADDRESS
+
+
+def _c_string(field: bytes) -> bytes:
+    return field.partition(b"\0")[0]
+
+
+def _parse_options(buf: bytes, start: int, stop: int, options: dict[int, bytes]) -> None:
+    """Add the TLV options in buf[start:stop] to `options`, concatenating repeated codes (RFC 3396)."""
+    i = start
+    while i < stop:
+        code = buf[i]
+        if code == OPTION_PAD:
+            i += 1
+            continue
+        if code == OPTION_END:
+            return
+        if i + 1 >= stop:
+            raise MalformedPacket("option-overrun", f"option {code} has no length byte")
+        end = i + 2 + buf[i + 1]
+        if end > stop:
+            raise MalformedPacket("option-overrun", f"option {code} runs {end - stop} bytes past its field")
+        if code in options:
+            options[code] += buf[i + 2 : end]
+        else:
+            options[code] = buf[i + 2 : end]
+        i = end
+
+
+def decode(payload: bytes) -> DhcpMessage:
+    """Decode one BOOTP/DHCP message from a UDP payload; raise MalformedPacket if it is not one."""
+    if type(payload) is not bytes:
+        payload = bytes(payload)
+    size = len(payload)
+    if size < FIXED_HEADER_SIZE:
+        raise MalformedPacket("short", f"{size} bytes, a BOOTP message has at least {FIXED_HEADER_SIZE}")
+    (op, htype, hlen, hops, xid, secs, flags, ciaddr, yiaddr, siaddr, giaddr, chaddr, sname, file) = (
+        _HEADER.unpack_from(payload)
+    )
+    if op != 1 and op != 2:
+        raise MalformedPacket("bad-op", f"op {op}")
+    if hlen > MAX_HLEN:
+        raise MalformedPacket("bad-hlen", f"hlen {hlen}")
+    sname = _c_string(sname) if sname[0] else b""
+    file = _c_string(file) if file[0] else b""
+    options: dict[int, bytes] = {}
+    if size > FIXED_HEADER_SIZE:
+        if size < OPTIONS_OFFSET:
+            raise MalformedPacket("short", f"{size} bytes cut the magic cookie")
+        cookie = payload[FIXED_HEADER_SIZE:OPTIONS_OFFSET]
+        if cookie == MAGIC_COOKIE:
+            _parse_options(payload, OPTIONS_OFFSET, size, options)
+            if OPTION_OVERLOAD in options:
+                overload = _parse_overloaded_fields(payload, options)
+                if overload & OVERLOAD_FILE:
+                    file = b""
+                if overload & OVERLOAD_SNAME:
+                    sname = b""
+        elif cookie != b"\0\0\0\0":
+            raise MalformedPacket("bad-magic", cookie.hex())
+    return DhcpMessage(
+        op,
+        htype,
+        hlen,
+        hops,
+        xid,
+        secs,
+        flags,
+        _address(ciaddr),
+        _address(yiaddr),
+        _address(siaddr),
+        _address(giaddr),
+        chaddr[:hlen],
+        sname,
+        file,
+        options,
+    )
+
+
+def _parse_overloaded_fields(payload: bytes, options: dict[int, bytes]) -> int:
+    """Read options from `file` then `sname` as option 52 says (RFC 2132 9.3); return option 52's value.
+
+    Option 52 is removed from `options`, also when an overloaded field repeats it.
+    """
+    value = options.pop(OPTION_OVERLOAD)
+    if len(value) != 1 or not 1 <= value[0] <= 3:
+        raise MalformedPacket("bad-overload", f"option 52 value {value.hex()}")
+    overload = value[0]
+    if overload & OVERLOAD_FILE:
+        _parse_options(payload, FILE_OFFSET, FILE_OFFSET + FILE_SIZE, options)
+    if overload & OVERLOAD_SNAME:
+        _parse_options(payload, SNAME_OFFSET, SNAME_OFFSET + SNAME_SIZE, options)
+    options.pop(OPTION_OVERLOAD, None)
+    return overload
+
+
+def option82_suboptions(value: bytes) -> dict[int, bytes]:
+    """Split a relay agent information value (RFC 3046) into sub-options; repeated codes are concatenated."""
+    suboptions: dict[int, bytes] = {}
+    i, stop = 0, len(value)
+    while i < stop:
+        code = value[i]
+        if i + 1 >= stop:
+            raise MalformedPacket("option82-overrun", f"sub-option {code} has no length byte")
+        end = i + 2 + value[i + 1]
+        if end > stop:
+            raise MalformedPacket("option82-overrun", f"sub-option {code} runs {end - stop} bytes past option 82")
+        suboptions[code] = suboptions.get(code, b"") + bytes(value[i + 2 : end])
+        i = end
+    return suboptions
+
+
+def reply_size_limit(request: DhcpMessage) -> int:
+    """The `max_size` for a reply to `request`: option 57 minus IP and UDP headers, at least 548."""
+    value = request.options.get(OPTION_MAX_MESSAGE_SIZE)
+    if value is None or len(value) != 2:
+        return MIN_MESSAGE_SIZE
+    return max(MIN_MESSAGE_SIZE, int.from_bytes(value, "big") - IP_UDP_HEADER_SIZE)
+
+
+def _encode_option(code: int, value: bytes) -> bytes:
+    """One option as TLV bytes; a value longer than 255 bytes becomes several instances (RFC 3396)."""
+    size = len(value)
+    if size <= 255:
+        return bytes((code, size)) + value
+    return b"".join(bytes((code, len(chunk))) + chunk for chunk in (value[i : i + 255] for i in range(0, size, 255)))
+
+
+def _ordered_options(options: dict[int, bytes]) -> list[tuple[int, bytes]]:
+    """Option 53 first, then 54, then the rest in the message's order."""
+    ordered = [(code, options[code]) for code in (OPTION_MESSAGE_TYPE, OPTION_SERVER_ID) if code in options]
+    for code, value in options.items():
+        if code == OPTION_MESSAGE_TYPE or code == OPTION_SERVER_ID:
+            continue
+        if not 0 < code < 255 or code == OPTION_OVERLOAD:
+            raise ValueError(f"option {code} cannot be encoded as a plain option")
+        ordered.append((code, value))
+    return ordered
+
+
+def _fit_options(encoded: list[tuple[int, bytes]], budget: int) -> list[tuple[int, bytes]]:
+    """Drop options from the end, sparing UNDROPPABLE_OPTIONS, until their bytes fit in `budget`."""
+    total = sum(len(tlv) for _, tlv in encoded)
+    kept = list(encoded)
+    for index in range(len(kept) - 1, -1, -1):
+        if total <= budget:
+            break
+        code, tlv = kept[index]
+        if code not in UNDROPPABLE_OPTIONS:
+            total -= len(tlv)
+            del kept[index]
+    if total > budget:
+        raise MessageTooLarge(f"options that may not be dropped need {total} bytes, {budget} available")
+    return kept
+
+
+def encode(message: DhcpMessage, *, max_size: int = MIN_MESSAGE_SIZE) -> bytes:
+    """Encode `message` as a UDP payload of at most max(max_size, 548) bytes and at least 300 bytes.
+
+    Options that do not fit are dropped from the end, never 53, 54, 1, 51 or 82; if those alone do not
+    fit, MessageTooLarge is raised. `sname` and `file` are NUL padded, and cut to 64 and 128 bytes.
+    """
+    header = _HEADER_WITH_COOKIE.pack(
+        message.op,
+        message.htype,
+        message.hlen,
+        message.hops,
+        message.xid,
+        message.secs,
+        message.flags,
+        int(message.ciaddr),
+        int(message.yiaddr),
+        int(message.siaddr),
+        int(message.giaddr),
+        message.chaddr,
+        message.sname,
+        message.file,
+        MAGIC_COOKIE,
+    )
+    encoded = [(code, _encode_option(code, value)) for code, value in _ordered_options(message.options)]
+    budget = max(max_size, MIN_MESSAGE_SIZE) - OPTIONS_OFFSET - 1
+    if sum(len(tlv) for _, tlv in encoded) > budget:
+        encoded = _fit_options(encoded, budget)
+    body = b"".join([header, *(tlv for _, tlv in encoded), b"\xff"])
+    if len(body) < MIN_BOOTP_SIZE:
+        body += bytes(MIN_BOOTP_SIZE - len(body))
+    return body
