@@ -22,6 +22,12 @@ class Scope:
     options: dict[int, bytes] = field(default_factory=dict)
     file: str = ""
     line: int = 0
+    # `option NAME = EXPR;`: expressions the engine evaluates per request (dhcpd.config.expressions), by code
+    option_expressions: dict[int, Any] = field(default_factory=dict)
+    # options of other spaces (`option SPACE.NAME value;`), encoded, by space name then code
+    space_options: dict[str, dict[int, bytes]] = field(default_factory=dict)
+    # `if` / `elsif` / `else` blocks written in this scope, in order
+    conditionals: list[Conditional] = field(default_factory=list)
 
     def param(self, name: str, default: Any = None) -> Any:
         """The innermost value of a parameter, walking out through the parents."""
@@ -48,10 +54,23 @@ class Scope:
 
 
 @dataclass(eq=False)
+class Conditional:
+    """One `if EXPR { } elsif EXPR { } else { }` chain: the first branch whose expression is true applies.
+
+    Each branch is (expression, scope); the `else` branch has expression None. Branch scopes have the
+    scope the chain was written in as their parent.
+    """
+
+    branches: list[tuple[Any, Scope]] = field(default_factory=list)
+
+
+@dataclass(eq=False)
 class AddressRange:
     first: IPv4Address
     last: IPv4Address
     dynamic_bootp: bool = False
+    file: str = ""
+    line: int = 0
 
     def __contains__(self, address: IPv4Address) -> bool:
         return self.first <= address <= self.last
@@ -104,6 +123,7 @@ class Host(Scope):
 class ClientClass(Scope):
     name: str = ""
     match: Any = None                      # parsed expression from `match if` / `match`, evaluated by the engine
+    match_is_key: bool = False             # `match EXPR;`: its value is the key into `subclasses`
     spawn: Any = None
     lease_limit: int | None = None
     subclasses: dict[bytes, Scope] = field(default_factory=dict)

@@ -1,0 +1,192 @@
+"""The dhcpd.conf lexer: text into tokens with file and line, and the token cursor the parsers share.
+
+A token is a quoted string, a punctuation mark, or a word. Words cover isc's names, numbers, dotted
+addresses and colon-separated hex (`00:11:22:aa:bb:cc`), so the parser decides what a word means by where
+it stands, as isc-dhcpd does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+from dhcpd.config.errors import ConfigError
+
+WORD_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.:")
+TWO_CHARACTER_PUNCTUATION = ("~=", "~~", "!=")
+PUNCTUATION = frozenset("{};,()=")
+STRING_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "b": "\b", "\\": "\\", '"': '"'}
+
+
+class Kind(Enum):
+    WORD = "word"
+    STRING = "string"
+    PUNCT = "punctuation"
+    END = "end of file"
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    kind: Kind
+    text: str
+    file: str
+    line: int
+
+    def describe(self) -> str:
+        if self.kind is Kind.END:
+            return "end of file"
+        if self.kind is Kind.STRING:
+            return f'"{self.text}"'
+        return f"'{self.text}'"
+
+
+def tokenize(text: str, filename: str) -> list[Token]:
+    """All tokens of one file, without comments; raises ConfigError on an unterminated string or a stray byte."""
+    tokens: list[Token] = []
+    line = 1
+    position = 0
+    length = len(text)
+    while position < length:
+        char = text[position]
+        if char == "\n":
+            line += 1
+            position += 1
+        elif char.isspace():
+            position += 1
+        elif char == "#":
+            while position < length and text[position] != "\n":
+                position += 1
+        elif char == '"':
+            value, position, end_line = _read_string(text, position + 1, filename, line)
+            tokens.append(Token(Kind.STRING, value, filename, line))
+            line = end_line
+        elif text.startswith(TWO_CHARACTER_PUNCTUATION, position):
+            tokens.append(Token(Kind.PUNCT, text[position:position + 2], filename, line))
+            position += 2
+        elif char in PUNCTUATION:
+            tokens.append(Token(Kind.PUNCT, char, filename, line))
+            position += 1
+        elif char in WORD_CHARACTERS:
+            start = position
+            while position < length and text[position] in WORD_CHARACTERS:
+                position += 1
+            tokens.append(Token(Kind.WORD, text[start:position], filename, line))
+        else:
+            raise ConfigError.at(filename, line, f"unexpected character {char!r}")
+    tokens.append(Token(Kind.END, "", filename, line))
+    return tokens
+
+
+def _read_string(text: str, position: int, filename: str, line: int) -> tuple[str, int, int]:
+    """The value of a quoted string starting after its opening quote: (value, position after it, line)."""
+    start_line = line
+    parts: list[str] = []
+    while position < len(text):
+        char = text[position]
+        if char == '"':
+            return "".join(parts), position + 1, line
+        if char == "\n":
+            line += 1
+        if char == "\\" and position + 1 < len(text):
+            escaped = text[position + 1]
+            if escaped in STRING_ESCAPES:
+                parts.append(STRING_ESCAPES[escaped])
+                position += 2
+                continue
+            octal = text[position + 1:position + 4]
+            if len(octal) == 3 and all(digit in "01234567" for digit in octal):
+                parts.append(chr(int(octal, 8)))
+                position += 4
+                continue
+            if escaped == "x" and _is_hex(text[position + 2:position + 4]):
+                parts.append(chr(int(text[position + 2:position + 4], 16)))
+                position += 4
+                continue
+        parts.append(char)
+        position += 1
+    raise ConfigError.at(filename, start_line, "unterminated quoted string")
+
+
+def _is_hex(digits: str) -> bool:
+    return len(digits) == 2 and all(digit in "0123456789abcdefABCDEF" for digit in digits)
+
+
+class Tokens:
+    """A cursor over a token list; `include` splices another file's tokens in at the cursor."""
+
+    def __init__(self, tokens: list[Token]) -> None:
+        self._tokens = tokens
+        self._position = 0
+
+    def peek(self, ahead: int = 0) -> Token:
+        index = min(self._position + ahead, len(self._tokens) - 1)
+        return self._tokens[index]
+
+    def next(self) -> Token:
+        token = self.peek()
+        if token.kind is not Kind.END:
+            self._position += 1
+        return token
+
+    def at(self, *texts: str) -> bool:
+        """Whether the next token is a word or punctuation equal to one of `texts` (words case-insensitive)."""
+        token = self.peek()
+        if token.kind is Kind.PUNCT:
+            return token.text in texts
+        return token.kind is Kind.WORD and token.text.lower() in texts
+
+    def accept(self, *texts: str) -> Token | None:
+        return self.next() if self.at(*texts) else None
+
+    def expect(self, text: str) -> Token:
+        token = self.peek()
+        if not self.at(text):
+            raise self.error(token, f"expected '{text}', found {token.describe()}")
+        return self.next()
+
+    def word(self, what: str) -> Token:
+        token = self.peek()
+        if token.kind is not Kind.WORD:
+            raise self.error(token, f"expected {what}, found {token.describe()}")
+        return self.next()
+
+    def string(self, what: str) -> Token:
+        token = self.peek()
+        if token.kind is not Kind.STRING:
+            raise self.error(token, f"expected {what} in quotes, found {token.describe()}")
+        return self.next()
+
+    def name(self, what: str) -> Token:
+        """A name written as a word or as a quoted string (isc accepts both for most names)."""
+        token = self.peek()
+        if token.kind not in (Kind.WORD, Kind.STRING):
+            raise self.error(token, f"expected {what}, found {token.describe()}")
+        return self.next()
+
+    def splice(self, tokens: list[Token]) -> None:
+        """Insert tokens (without their end marker) at the cursor."""
+        self._tokens[self._position:self._position] = [token for token in tokens if token.kind is not Kind.END]
+
+    def skip_statement(self) -> None:
+        """Move past the rest of a statement: to its `;`, or past a balanced `{ }` block that ends it."""
+        depth = 0
+        while True:
+            token = self.next()
+            if token.kind is Kind.END:
+                return
+            if token.text == "{" and token.kind is Kind.PUNCT:
+                depth += 1
+            elif token.text == "}" and token.kind is Kind.PUNCT:
+                depth -= 1
+                if depth <= 0:
+                    if depth == 0:
+                        self.accept(";")
+                    else:
+                        self._position -= 1
+                    return
+            elif token.text == ";" and token.kind is Kind.PUNCT and depth == 0:
+                return
+
+    @staticmethod
+    def error(token: Token, message: str) -> ConfigError:
+        return ConfigError.at(token.file, token.line, message)
