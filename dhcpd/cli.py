@@ -1,0 +1,149 @@
+"""The command line, compatible with isc-dhcpd's: `python -m dhcpd [-f] [-d] [-q] [-t|-T] [-4] [-cf FILE]
+[-lf FILE] [-pf FILE] [--db URL] [interface ...]`, plus `python -m dhcpd export-leases`.
+
+`-t` checks the configuration and exits 0 when it is good, 1 with `FILE line N: message` lines when not.
+Settings that dhcpd.conf cannot express come from flags or the environment (`DHCPD_DB_URL`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import logging.handlers
+import os
+import sys
+import time
+
+from dhcpd.config.errors import ConfigError
+from dhcpd.config.parser import load
+from dhcpd.leases.store import DEFAULT_DB_URL, LeaseStore
+from dhcpd.server import Settings, serve, write_pid_file
+
+DEFAULT_CONFIG = "/etc/dhcp/dhcpd.conf"
+log = logging.getLogger("dhcpd")
+
+
+def argument_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m dhcpd", description=__doc__.split("\n\n")[0])
+    parser.add_argument("-f", dest="foreground", action="store_true", help="run in the foreground")
+    parser.add_argument("-d", dest="debug", action="store_true", help="log to stderr (implies -f)")
+    parser.add_argument("-q", dest="quiet", action="store_true", help="no banner (accepted for isc compatibility)")
+    parser.add_argument("-t", dest="test_config", action="store_true", help="test the configuration and exit")
+    parser.add_argument("-T", dest="test_leases", action="store_true", help="test the lease file (-lf) and exit")
+    parser.add_argument("-4", dest="ipv4", action="store_true", help="DHCPv4 (the only protocol served)")
+    parser.add_argument("-cf", dest="config_file", default=DEFAULT_CONFIG, metavar="FILE")
+    parser.add_argument("-lf", dest="lease_file", metavar="FILE",
+                        help="isc-dhcpd lease file: imported into the database when the database holds no lease")
+    parser.add_argument("-pf", dest="pid_file", metavar="FILE")
+    parser.add_argument("--db", dest="db_url", default=os.environ.get("DHCPD_DB_URL", DEFAULT_DB_URL),
+                        metavar="URL", help=f"SQLAlchemy URL of the lease database (default {DEFAULT_DB_URL})")
+    parser.add_argument("interfaces", nargs="*", help="serve only these interfaces")
+    return parser
+
+
+def export_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m dhcpd export-leases",
+                                     description="Write the lease database in isc-dhcpd's dhcpd.leases format.")
+    parser.add_argument("--db", dest="db_url", default=os.environ.get("DHCPD_DB_URL", DEFAULT_DB_URL), metavar="URL")
+    parser.add_argument("-o", "--output", default="-", help="file to write (default: standard output)")
+    return parser
+
+
+def setup_logging(debug: bool) -> None:
+    if debug or not os.path.exists("/dev/log"):
+        handler: logging.Handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%b %d %H:%M:%S"))
+    else:
+        handler = logging.handlers.SysLogHandler("/dev/log", facility="daemon")
+        handler.setFormatter(logging.Formatter("dhcpd[%(process)d]: %(message)s"))
+    logging.basicConfig(level=logging.INFO, handlers=[handler])
+
+
+def check_config(path: str) -> int:
+    try:
+        config = load(path)
+    except ConfigError as error:
+        print(error, file=sys.stderr)
+        return 1
+    except OSError as error:
+        print(f"{path}: {error.strerror}", file=sys.stderr)
+        return 1
+    for note in config.notes:
+        print(f"{path}: note: {note}", file=sys.stderr)
+    return 0
+
+
+def import_lease_file(store: LeaseStore, path: str) -> None:
+    """Import an isc-dhcpd lease file once: only into a database that holds no lease yet."""
+    from dhcpd.leases.iscfile import parse_leases
+
+    if not os.path.exists(path) or store.page(None, 1):
+        return
+    started = time.monotonic()
+    with open(path, encoding="utf-8", errors="surrogateescape") as stream:
+        leases = list(parse_leases(stream, filename=path))
+    store.save(leases)
+    log.info("imported %d leases from %s in %.1f s", len(leases), path, time.monotonic() - started)
+
+
+def export_leases(argv: list[str]) -> int:
+    from dhcpd.leases.iscfile import write_leases
+
+    args = export_parser().parse_args(argv)
+    store = LeaseStore(args.db_url)
+    store.upgrade()
+    leases = store.load_all()
+    if args.output == "-":
+        write_leases(leases, sys.stdout, now=time.time())
+    else:
+        with open(args.output, "w") as out:
+            write_leases(leases, out, now=time.time())
+    return 0
+
+
+def daemonize() -> None:
+    if os.fork() > 0:
+        os._exit(0)
+    os.setsid()
+    if os.fork() > 0:
+        os._exit(0)
+    devnull = os.open(os.devnull, os.O_RDWR)
+    for descriptor in (0, 1, 2):
+        os.dup2(devnull, descriptor)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["export-leases"]:
+        return export_leases(argv[1:])
+    args = argument_parser().parse_args(argv)
+    if args.test_config:
+        return check_config(args.config_file)
+    setup_logging(args.debug)
+    try:
+        config = load(args.config_file)
+    except ConfigError as error:
+        log.error("%s", error)
+        return 1
+    except OSError as error:
+        log.error("%s: %s", args.config_file, error.strerror)
+        return 1
+    for note in config.notes:
+        log.info("%s: accepted, has no effect here: %s", args.config_file, note)
+    store = LeaseStore(args.db_url)
+    store.upgrade()
+    if args.lease_file:
+        import_lease_file(store, args.lease_file)
+    if args.test_leases:
+        return 0
+    if not (args.foreground or args.debug):
+        daemonize()
+    if args.pid_file:
+        write_pid_file(args.pid_file)
+    settings = Settings(args.config_file, args.db_url, frozenset(args.interfaces), args.lease_file, args.pid_file)
+    try:
+        asyncio.run(serve(settings, config, store))
+    finally:
+        store.close()
+    return 0

@@ -1,0 +1,348 @@
+"""The DHCPv4 server state machine (RFC 2131 section 4.3), sans-I/O.
+
+`Engine.handle(message, ingress, now)` takes a decoded request, the served link it came in on and the
+time, and returns a `Decision`: the reply and where it goes, the leases to commit before it leaves, and
+isc-dhcpd style log lines. It keeps the lease index in memory and never touches a socket, the clock or SQL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from ipaddress import IPv4Address
+
+from dhcpd.config.model import Config, Host, Pool, Subnet
+from dhcpd.engine.hosts import HostIndex
+from dhcpd.engine.lease_index import LeaseIndex
+from dhcpd.engine.network import Segment, SubnetMap, find_segment, server_address
+from dhcpd.engine.reply import NAK_STEPS, ReplyContext, ScopeStack, build_reply
+from dhcpd.engine.types import Decision, Destination, DestinationKind, Ingress
+from dhcpd.leases.record import Lease, LeaseState
+from dhcpd.wire.codec import MalformedPacket, option82_suboptions
+from dhcpd.wire.message import BOOTREQUEST, ZERO, DhcpMessage, MessageType
+
+OPTION_HOST_NAME = 12
+OPTION_REQUESTED_ADDRESS = 50
+OPTION_LEASE_TIME = 51
+OPTION_SERVER_ID = 54
+OPTION_CLIENT_ID = 61
+OPTION_RELAY_AGENT = 82
+SUBOPTION_CIRCUIT_ID = 1
+SUBOPTION_REMOTE_ID = 2
+
+DEFAULT_LEASE_TIME = 43200     # isc-dhcpd's defaults
+MAX_LEASE_TIME = 86400
+OFFER_HOLD = 60                # seconds an offered address stays reserved for its client
+DECLINE_PROBATION = 86400      # seconds a declined address stays out of use
+BROADCAST = IPv4Address("255.255.255.255")
+CLIENT_PORT = 68
+SERVER_PORT = 67
+
+
+def format_mac(mac: bytes) -> str:
+    return ":".join(f"{b:02x}" for b in mac)
+
+
+class Request:
+    """One request with what every handler needs: client identity, segment, our address, log prefix."""
+
+    __slots__ = ("message", "ingress", "segment", "server_ip", "client_id", "mac", "agent", "hosts", "via")
+
+    def __init__(self, message: DhcpMessage, ingress: Ingress, segment: Segment, server_ip: IPv4Address,
+                 agent: dict[int, bytes], hosts: list[Host]) -> None:
+        self.message = message
+        self.ingress = ingress
+        self.segment = segment
+        self.server_ip = server_ip
+        self.client_id = message.options.get(OPTION_CLIENT_ID)
+        self.mac = message.chaddr
+        self.agent = agent
+        self.hosts = hosts
+        self.via = str(message.giaddr) if message.giaddr != ZERO else ingress.ifname
+
+    @property
+    def who(self) -> str:
+        """`02:42:.. (hostname)` as isc-dhcpd logs a client."""
+        name = self.message.options.get(OPTION_HOST_NAME)
+        suffix = f" ({name.decode(errors='replace')})" if name else ""
+        return f"{format_mac(self.mac)}{suffix}"
+
+    def owns(self, lease: Lease) -> bool:
+        if self.client_id is not None and lease.client_id is not None:
+            return lease.client_id == self.client_id
+        return lease.client_id is None and lease.mac == self.mac
+
+
+def reply_destination(request: DhcpMessage, reply: DhcpMessage, nak: bool) -> Destination:
+    """RFC 2131 section 4.1: relay, then NAK broadcast, then ciaddr, then broadcast flag, then chaddr."""
+    if request.giaddr != ZERO:
+        return Destination(DestinationKind.RELAY, request.giaddr, SERVER_PORT)
+    if nak:
+        return Destination(DestinationKind.BROADCAST, BROADCAST, CLIENT_PORT)
+    if request.ciaddr != ZERO:
+        return Destination(DestinationKind.UNICAST_CIADDR, request.ciaddr, CLIENT_PORT)
+    if request.broadcast or request.htype != 1 or request.hlen != 6 or reply.yiaddr == ZERO:
+        return Destination(DestinationKind.BROADCAST, BROADCAST, CLIENT_PORT)
+    return Destination(DestinationKind.UNICAST_CHADDR, reply.yiaddr, CLIENT_PORT, mac=request.chaddr)
+
+
+class Engine:
+    def __init__(self, config: Config, leases: Iterable[Lease] = (), *, offer_hold: int = OFFER_HOLD,
+                 decline_probation: int = DECLINE_PROBATION) -> None:
+        self.offer_hold = offer_hold
+        self.decline_probation = decline_probation
+        self.config = config
+        self._apply(config, leases)
+
+    def _apply(self, config: Config, leases: Iterable[Lease]) -> None:
+        self.config = config
+        self.subnets = SubnetMap(config)
+        self.hosts = HostIndex(config.hosts)
+        self.leases = LeaseIndex([pool for subnet in config.subnets for pool in subnet.pools], leases)
+
+    def reconfigure(self, config: Config) -> None:
+        """Swap in a new configuration, keeping every lease."""
+        self._apply(config, list(self.leases))
+
+    def handle(self, message: DhcpMessage, ingress: Ingress, now: float) -> Decision:
+        kind = message.message_type
+        if message.op != BOOTREQUEST or kind is None:
+            return Decision(drop_reason="not-dhcp-request" if message.op != BOOTREQUEST else "bootp")
+        handler = self._handlers.get(kind)
+        if handler is None:
+            return Decision(drop_reason="not-dhcp-request")
+        try:
+            agent = option82_suboptions(message.options[OPTION_RELAY_AGENT]) if OPTION_RELAY_AGENT in message.options else {}
+        except MalformedPacket:
+            return Decision(drop_reason="bad-relay-agent-option")
+        segment = find_segment(message, ingress, agent, self.subnets)
+        name = f"DHCP{kind.name}"
+        if segment is None:
+            via = str(message.giaddr) if message.giaddr != ZERO else ingress.ifname
+            return Decision(drop_reason="unknown-network",
+                            log=[f"{name} from {format_mac(message.chaddr)} via {via}: unknown network segment"])
+        server_ip = server_address(segment, ingress)
+        if server_ip is None:
+            return Decision(drop_reason="no-server-address")
+        hosts = self.hosts.matching(message.options.get(OPTION_CLIENT_ID), message.chaddr)
+        request = Request(message, ingress, segment, server_ip, agent, hosts)
+        return handler(self, request, now)
+
+    # -- DISCOVER ---------------------------------------------------------------------------------
+
+    def _discover(self, request: Request, now: float) -> Decision:
+        log = [f"DHCPDISCOVER from {request.who} via {request.via}"]
+        fixed = self.hosts.fixed_address(request.hosts, request.segment.subnets)
+        if fixed is not None:
+            host, address = fixed
+            return self._answer(request, MessageType.OFFER, address, self._subnet_of(address), host, log)
+        address = self._choose_address(request, now)
+        if address is None:
+            network = request.segment.subnets[0].network
+            log.append(f"DHCPDISCOVER from {request.who} via {request.via}: network {network}: no free leases")
+            return Decision(drop_reason="no-free-leases", log=log)
+        current = self.leases.get(address)
+        if current is None or current.state is not LeaseState.ACTIVE or current.expires <= now:
+            self.leases.put(self._lease_for(request, address, LeaseState.OFFERED, now, self.offer_hold))
+        return self._answer(request, MessageType.OFFER, address, self._pool_scope(address), self._known_host(request), log)
+
+    def _choose_address(self, request: Request, now: float) -> IPv4Address | None:
+        """The client's own lease on this segment, else the address it asked for, else a free one."""
+        for lease in sorted(self.leases.client_leases(request.client_id, request.mac), key=lambda l: -l.expires):
+            if lease.state not in (LeaseState.DECLINED, LeaseState.ABANDONED) and self._allowed(request, lease.ip):
+                return lease.ip
+        wanted = request.message.options.get(OPTION_REQUESTED_ADDRESS)
+        if wanted is not None and len(wanted) == 4:
+            address = IPv4Address(wanted)
+            if self._allowed(request, address) and self.leases.is_free(address, now):
+                return address
+        for subnet in request.segment.subnets:
+            for pool in subnet.pools:
+                if not self._permitted(pool, request):
+                    continue
+                found = self.leases.allocate(pool, lambda value: self._available(request, value, now), now)
+                if found is not None:
+                    return found
+        return None
+
+    def _allowed(self, request: Request, address: IPv4Address) -> bool:
+        """In a permitted pool of the request's segment and not reserved for another host."""
+        state = self.leases.pool_of(address)
+        if state is None or not self._permitted(state.pool, request):
+            return False
+        if not any(address in subnet.network for subnet in request.segment.subnets):
+            return False
+        return not self.hosts.reserved_for_other(address, request.hosts)
+
+    def _available(self, request: Request, value: int, now: float) -> bool:
+        address = IPv4Address(value)
+        return self.leases.is_free(address, now) and not self.hosts.reserved_for_other(address, request.hosts)
+
+    def _permitted(self, pool: Pool, request: Request) -> bool:
+        known = bool(request.hosts)
+        for verdict, what in pool.permits:
+            matches = (
+                what == "all clients"
+                or (what == "known-clients" and known)
+                or (what == "unknown-clients" and not known)
+            )
+            if matches:
+                return verdict == "allow"
+        if any(verdict == "allow" for verdict, _ in pool.permits):
+            return False  # a pool with allow lists admits only what they name
+        return pool.param("unknown-clients", True) or known
+
+    # -- REQUEST ----------------------------------------------------------------------------------
+
+    def _request(self, request: Request, now: float) -> Decision:
+        message = request.message
+        chosen_server = message.options.get(OPTION_SERVER_ID)
+        wanted = message.options.get(OPTION_REQUESTED_ADDRESS)
+        requested = IPv4Address(wanted) if wanted is not None and len(wanted) == 4 else None
+        address = requested or (message.ciaddr if message.ciaddr != ZERO else None)
+        shown = f"DHCPREQUEST for {address}" + (f" ({IPv4Address(chosen_server)})" if chosen_server and len(chosen_server) == 4 else "")
+        log = [f"{shown} from {request.who} via {request.via}"]
+        if address is None:
+            return Decision(drop_reason="request-without-address", log=log)
+        if chosen_server is not None and not self._is_ours(chosen_server, request):
+            self._drop_offers(request)
+            log[0] += ": lease owned by another server"
+            return Decision(drop_reason="other-server", log=log)
+        if not any(address in subnet.network for subnet in request.segment.subnets):
+            return self._nak(request, address, log, "wrong network")
+        fixed = self.hosts.fixed_address(request.hosts, request.segment.subnets)
+        if fixed is not None:
+            host, fixed_address = fixed
+            if fixed_address != address:
+                return self._nak(request, address, log, "not the host's fixed address")
+            return self._answer(request, MessageType.ACK, address, self._subnet_of(address), host, log)
+        lease = self.leases.get(address)
+        if lease is not None and request.owns(lease):
+            if lease.state in (LeaseState.DECLINED, LeaseState.ABANDONED):
+                return self._nak(request, address, log, "address was declined")
+            if not self._allowed(request, address):
+                return self._nak(request, address, log, "address not available to this client")
+        elif not self.leases.is_free(address, now) or self.hosts.reserved_for_other(address, request.hosts):
+            return self._nak(request, address, log, "address leased to another client")
+        elif chosen_server is None:
+            log[0] += f": unknown lease {address}."
+            return Decision(drop_reason="unknown-lease", log=log)
+        elif not self._allowed(request, address):
+            return self._nak(request, address, log, "address not in a pool for this client")
+        scope, host = self._pool_scope(address), self._known_host(request)
+        acked = self._lease_for(request, address, LeaseState.ACTIVE, now, self._lease_time(request, scope, host))
+        self.leases.put(acked)
+        decision = self._answer(request, MessageType.ACK, address, scope, host, log)
+        decision.persist.append(acked)
+        return decision
+
+    def _is_ours(self, server_id: bytes, request: Request) -> bool:
+        if len(server_id) != 4:
+            return False
+        address = IPv4Address(server_id)
+        return address == request.server_ip or any(a.ip == address for a in request.ingress.addresses)
+
+    def _drop_offers(self, request: Request) -> None:
+        for lease in self.leases.client_leases(request.client_id, request.mac):
+            if lease.state is LeaseState.OFFERED:
+                self.leases.put(lease.copy(state=LeaseState.EXPIRED))
+
+    def _nak(self, request: Request, address: IPv4Address, log: list[str], why: str) -> Decision:
+        subnet = request.segment.subnets[0]
+        if not subnet.param("authoritative", False):
+            log[0] += f": {why} (not authoritative, ignored)"
+            return Decision(drop_reason="not-authoritative", log=log)
+        log.append(f"DHCPNAK on {address} to {format_mac(request.mac)} via {request.via}")
+        ctx = ReplyContext(request.message, MessageType.NAK, request.server_ip, ScopeStack(subnet), subnet)
+        reply = build_reply(ctx, NAK_STEPS)
+        if request.message.giaddr != ZERO:
+            reply.flags |= 0x8000  # RFC 2131 4.3.2: a relayed NAK asks the relay to broadcast
+        return Decision(reply, reply_destination(request.message, reply, nak=True), request.server_ip, log=log)
+
+    # -- DECLINE, RELEASE, INFORM -----------------------------------------------------------------
+
+    def _decline(self, request: Request, now: float) -> Decision:
+        wanted = request.message.options.get(OPTION_REQUESTED_ADDRESS)
+        if wanted is None or len(wanted) != 4:
+            return Decision(drop_reason="decline-without-address")
+        address = IPv4Address(wanted)
+        lease = self.leases.get(address)
+        log = f"DHCPDECLINE of {address} from {request.who} via {request.via}"
+        if lease is None or not request.owns(lease) or lease.state not in (LeaseState.ACTIVE, LeaseState.OFFERED):
+            return Decision(drop_reason="decline-unknown-lease", log=[log + ": not found"])
+        declined = lease.copy(state=LeaseState.DECLINED, starts=now, expires=now + self.decline_probation)
+        self.leases.put(declined)
+        return Decision(persist=[declined], log=[log + ": abandoned"])
+
+    def _release(self, request: Request, now: float) -> Decision:
+        address = request.message.ciaddr
+        lease = self.leases.get(address)
+        found = lease is not None and request.owns(lease) and lease.state in (LeaseState.ACTIVE, LeaseState.OFFERED)
+        log = [f"DHCPRELEASE of {address} from {request.who} via {request.via} ({'found' if found else 'not found'})"]
+        if not found:
+            return Decision(drop_reason="release-unknown-lease", log=log)
+        released = lease.copy(state=LeaseState.RELEASED, expires=now)
+        self.leases.put(released)
+        return Decision(persist=[released], log=log)
+
+    def _inform(self, request: Request, now: float) -> Decision:
+        message = request.message
+        log = [f"DHCPINFORM from {message.ciaddr} via {request.via}"]
+        subnet = self._subnet_of(message.ciaddr) or request.segment.subnets[0]
+        ctx = ReplyContext(message, MessageType.ACK, request.server_ip, ScopeStack(subnet, self._known_host(request)),
+                           subnet, host=self._known_host(request))
+        reply = build_reply(ctx)
+        log.append(f"DHCPACK to {message.ciaddr} ({format_mac(request.mac)}) via {request.via}")
+        return Decision(reply, reply_destination(message, reply, nak=False), request.server_ip, log=log)
+
+    # -- shared -----------------------------------------------------------------------------------
+
+    def _answer(self, request: Request, kind: MessageType, address: IPv4Address, scope, host: Host | None,
+                log: list[str]) -> Decision:
+        scopes = ScopeStack(scope, host)
+        subnet = self._subnet_of(address)
+        lease_time = self._lease_time(request, scope, host)
+        ctx = ReplyContext(request.message, kind, request.server_ip, scopes, subnet, address, lease_time, host)
+        reply = build_reply(ctx)
+        verb = "DHCPOFFER on" if kind is MessageType.OFFER else "DHCPACK on"
+        log.append(f"{verb} {address} to {request.who} via {request.via}")
+        return Decision(reply, reply_destination(request.message, reply, nak=False), request.server_ip, log=log)
+
+    def _lease_time(self, request: Request, scope, host: Host | None = None) -> int:
+        scopes = ScopeStack(scope, host)
+        default = scopes.param("default-lease-time", DEFAULT_LEASE_TIME)
+        maximum = scopes.param("max-lease-time", max(MAX_LEASE_TIME, default))
+        minimum = scopes.param("min-lease-time", 0)
+        asked = request.message.options.get(OPTION_LEASE_TIME)
+        if asked is None or len(asked) != 4:
+            return default
+        return max(minimum, min(int.from_bytes(asked, "big"), maximum))
+
+    def _lease_for(self, request: Request, address: IPv4Address, state: LeaseState, now: float, seconds: float) -> Lease:
+        name = request.message.options.get(OPTION_HOST_NAME)
+        subnet = self._subnet_of(address)
+        return Lease(
+            ip=address, state=state, starts=now, expires=now + seconds, mac=request.mac,
+            client_id=request.client_id, hostname=name.decode(errors="replace") if name else None,
+            subnet=subnet.id if subnet is not None else None, interface=request.ingress.ifname,
+            ifindex=request.ingress.ifindex, vlan=request.ingress.vlan, inner_vlan=request.ingress.inner_vlan,
+            relay=request.message.giaddr if request.message.giaddr != ZERO else None,
+            circuit_id=request.agent.get(SUBOPTION_CIRCUIT_ID), remote_id=request.agent.get(SUBOPTION_REMOTE_ID),
+        )
+
+    def _subnet_of(self, address: IPv4Address) -> Subnet | None:
+        return self.subnets.subnet_for(address)
+
+    def _pool_scope(self, address: IPv4Address):
+        state = self.leases.pool_of(address)
+        return state.pool if state is not None else self._subnet_of(address)
+
+    def _known_host(self, request: Request) -> Host | None:
+        return request.hosts[0] if request.hosts else None
+
+    _handlers = {
+        MessageType.DISCOVER: _discover,
+        MessageType.REQUEST: _request,
+        MessageType.DECLINE: _decline,
+        MessageType.RELEASE: _release,
+        MessageType.INFORM: _inform,
+    }

@@ -1,0 +1,46 @@
+"""Host declarations (reservations) by client identifier and by MAC, and fixed-address lookups.
+
+isc-dhcpd matches a host by `option dhcp-client-identifier` first, then by `hardware ethernet`. A host is
+"known" wherever it matches; its fixed address is used only on a segment whose subnets contain it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from ipaddress import IPv4Address
+
+from dhcpd.config.model import Host, Subnet
+
+
+class HostIndex:
+    def __init__(self, hosts: Iterable[Host]) -> None:
+        self._by_client_id: dict[bytes, list[Host]] = {}
+        self._by_mac: dict[bytes, list[Host]] = {}
+        self.reserved: dict[IPv4Address, Host] = {}
+        for host in hosts:
+            if host.client_id is not None:
+                self._by_client_id.setdefault(host.client_id, []).append(host)
+            if host.hardware is not None:
+                self._by_mac.setdefault(host.hardware, []).append(host)
+            for address in host.fixed_addresses:
+                self.reserved[address] = host
+
+    def matching(self, client_id: bytes | None, mac: bytes) -> list[Host]:
+        """Hosts declared for this client, client-identifier matches first."""
+        found: list[Host] = []
+        if client_id is not None:
+            found.extend(self._by_client_id.get(client_id, ()))
+        found.extend(h for h in self._by_mac.get(mac, ()) if h.client_id is None or h.client_id == client_id)
+        return found
+
+    def fixed_address(self, hosts: list[Host], subnets: tuple[Subnet, ...]) -> tuple[Host, IPv4Address] | None:
+        """The first fixed address of these hosts that lies in one of the segment's subnets."""
+        for host in hosts:
+            for address in host.fixed_addresses:
+                if any(address in subnet.network for subnet in subnets):
+                    return host, address
+        return None
+
+    def reserved_for_other(self, address: IPv4Address, hosts: list[Host]) -> bool:
+        owner = self.reserved.get(address)
+        return owner is not None and owner not in hosts

@@ -1,0 +1,177 @@
+"""The in-memory lease index: every lease by address and by client, and free addresses per pool.
+
+The database is the durable copy; this index is what the engine decides from, so the packet path never
+waits on SQL. Allocation never scans a pool: each pool hands out never-used addresses from a cursor, then
+addresses that became free again (released, expired, deleted), oldest first. Expiry is lazy: a heap of
+end times is drained when a pool runs dry and by the server's periodic reclaim.
+"""
+
+from __future__ import annotations
+
+import heapq
+from bisect import bisect_right
+from collections.abc import Callable, Iterable, Iterator
+from ipaddress import IPv4Address
+
+from dhcpd.config.model import Pool
+from dhcpd.leases.record import Lease, LeaseState
+
+# States whose address may be given to a new client.
+REUSABLE = frozenset({LeaseState.FREE, LeaseState.BACKUP, LeaseState.RELEASED, LeaseState.EXPIRED})
+# States that end by themselves when their `expires` passes.
+TIMED = frozenset({LeaseState.OFFERED, LeaseState.ACTIVE, LeaseState.DECLINED, LeaseState.ABANDONED})
+
+
+class PoolState:
+    """Allocation state of one pool: a cursor over never-used addresses and a queue of freed ones."""
+
+    def __init__(self, pool: Pool) -> None:
+        self.pool = pool
+        self._ranges = [(int(r.first), int(r.last)) for r in pool.ranges]
+        self._range_index = 0
+        self._next = self._ranges[0][0] if self._ranges else 0
+        self.freed: dict[int, None] = {}  # insertion-ordered set: oldest freed first
+
+    @property
+    def size(self) -> int:
+        return sum(last - first + 1 for first, last in self._ranges)
+
+    def take(self, available: Callable[[int], bool]) -> int | None:
+        while self._range_index < len(self._ranges):
+            first, last = self._ranges[self._range_index]
+            while self._next <= last:
+                candidate = self._next
+                self._next += 1
+                if available(candidate):
+                    return candidate
+            self._range_index += 1
+            if self._range_index < len(self._ranges):
+                self._next = self._ranges[self._range_index][0]
+        while self.freed:
+            candidate = next(iter(self.freed))
+            del self.freed[candidate]
+            if available(candidate):
+                return candidate
+        return None
+
+
+class LeaseIndex:
+    """Leases by address, by client identifier and by MAC, plus per-pool allocation state."""
+
+    def __init__(self, pools: Iterable[Pool], leases: Iterable[Lease] = ()) -> None:
+        self.by_ip: dict[IPv4Address, Lease] = {}
+        self._by_client_id: dict[bytes, set[IPv4Address]] = {}
+        self._by_mac: dict[bytes, set[IPv4Address]] = {}
+        self._expiries: list[tuple[float, int]] = []
+        self.pools = [PoolState(pool) for pool in pools]
+        self._pool_of_pool = {id(state.pool): state for state in self.pools}
+        spans = sorted(
+            ((int(r.first), int(r.last), state) for state in self.pools for r in state.pool.ranges),
+            key=lambda span: span[0],
+        )
+        self._span_starts = [first for first, _, _ in spans]
+        self._spans = spans
+        for lease in sorted(leases, key=lambda lease: lease.expires):
+            self.put(lease)
+
+    def __len__(self) -> int:
+        return len(self.by_ip)
+
+    def __iter__(self) -> Iterator[Lease]:
+        return iter(self.by_ip.values())
+
+    def get(self, ip: IPv4Address) -> Lease | None:
+        return self.by_ip.get(ip)
+
+    def pool_state(self, pool: Pool) -> PoolState:
+        return self._pool_of_pool[id(pool)]
+
+    def pool_of(self, ip: IPv4Address) -> PoolState | None:
+        value = int(ip)
+        position = bisect_right(self._span_starts, value) - 1
+        if position >= 0:
+            _, last, state = self._spans[position]
+            if value <= last:
+                return state
+        return None
+
+    def put(self, lease: Lease) -> None:
+        """Insert or replace the lease for its address, keeping every index consistent."""
+        old = self.by_ip.get(lease.ip)
+        if old is not None:
+            self._unlink_client(old)
+        self.by_ip[lease.ip] = lease
+        if lease.client_id is not None:
+            self._by_client_id.setdefault(lease.client_id, set()).add(lease.ip)
+        if lease.mac is not None:
+            self._by_mac.setdefault(lease.mac, set()).add(lease.ip)
+        if lease.state in TIMED:
+            heapq.heappush(self._expiries, (lease.expires, int(lease.ip)))
+        elif lease.state in REUSABLE:
+            self._mark_freed(lease.ip)
+
+    def remove(self, ip: IPv4Address) -> Lease | None:
+        """Forget an address entirely (API delete); it becomes allocatable again."""
+        lease = self.by_ip.pop(ip, None)
+        if lease is not None:
+            self._unlink_client(lease)
+            self._mark_freed(ip)
+        return lease
+
+    def client_leases(self, client_id: bytes | None, mac: bytes | None) -> list[Lease]:
+        """Leases of a client: by client identifier when it sent one, else by MAC on leases without one."""
+        if client_id is not None:
+            found = [self.by_ip[ip] for ip in self._by_client_id.get(client_id, ())]
+            if found:
+                return found
+        if mac is None:
+            return []
+        return [
+            self.by_ip[ip]
+            for ip in self._by_mac.get(mac, ())
+            if client_id is None or self.by_ip[ip].client_id is None
+        ]
+
+    def allocate(self, pool: Pool, available: Callable[[int], bool], now: float) -> IPv4Address | None:
+        """A free address of the pool, or None when it is exhausted even after reclaiming expired leases."""
+        state = self.pool_state(pool)
+        found = state.take(available)
+        if found is None:
+            self.reclaim(now)
+            found = state.take(available)
+        return IPv4Address(found) if found is not None else None
+
+    def is_free(self, ip: IPv4Address, now: float) -> bool:
+        lease = self.by_ip.get(ip)
+        return lease is None or lease.state in REUSABLE or (lease.state in TIMED and lease.expires <= now)
+
+    def reclaim(self, now: float) -> list[Lease]:
+        """Expire every lease whose time has passed; returns the changed leases (to persist)."""
+        changed: list[Lease] = []
+        while self._expiries and self._expiries[0][0] <= now:
+            expires, value = heapq.heappop(self._expiries)
+            ip = IPv4Address(value)
+            lease = self.by_ip.get(ip)
+            if lease is None or lease.state not in TIMED or lease.expires != expires:
+                continue
+            # an expired offer stays remembered for its client, like an expired lease
+            expired = lease.copy(state=LeaseState.EXPIRED)
+            self.put(expired)
+            if lease.state is not LeaseState.OFFERED:  # offers were never written to the database
+                changed.append(expired)
+        return changed
+
+    def _mark_freed(self, ip: IPv4Address) -> None:
+        state = self.pool_of(ip)
+        if state is not None:
+            state.freed[int(ip)] = None
+
+    def _unlink_client(self, lease: Lease) -> None:
+        for table, key in ((self._by_client_id, lease.client_id), (self._by_mac, lease.mac)):
+            if key is None:
+                continue
+            ips = table.get(key)
+            if ips is not None:
+                ips.discard(lease.ip)
+                if not ips:
+                    del table[key]

@@ -1,0 +1,153 @@
+"""Building a reply, one small step per concern (message type and server id, lease times, configured
+options, boot parameters, host name, relay agent echo). Adding an option behaviour is adding a step.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Callable
+from dataclasses import dataclass
+from ipaddress import IPv4Address
+from typing import Any
+
+from dhcpd.config.model import Host, Scope, Subnet
+from dhcpd.wire.message import BOOTREPLY, ZERO, DhcpMessage, MessageType
+
+OPTION_SUBNET_MASK = 1
+OPTION_HOST_NAME = 12
+OPTION_LEASE_TIME = 51
+OPTION_MESSAGE_TYPE = 53
+OPTION_SERVER_ID = 54
+OPTION_PARAMETER_REQUEST_LIST = 55
+OPTION_MESSAGE = 56
+OPTION_RENEWAL_TIME = 58
+OPTION_REBINDING_TIME = 59
+OPTION_RELAY_AGENT = 82
+# Never sent from configuration: they belong to the protocol, not to the operator.
+PROTOCOL_OPTIONS = frozenset({0, 50, 51, 52, 53, 54, 55, 57, 58, 59, 61, 82, 255})
+
+
+class ScopeStack:
+    """The scopes that apply to one reply, innermost first: host, class, pool, subnet, ..., global.
+
+    A host's own chain is searched up to (not including) the global scope, then the address's chain,
+    so that a global option never overrides a subnet's just because the host sits in the global scope.
+    """
+
+    def __init__(self, address_scope: Scope, host: Host | None = None) -> None:
+        host_scopes = [s for s in host.chain() if s.parent is not None] if host is not None else []
+        self.scopes: list[Scope] = host_scopes + list(address_scope.chain())
+
+    def param(self, name: str, default: Any = None) -> Any:
+        for scope in self.scopes:
+            if name in scope.params:
+                return scope.params[name]
+        return default
+
+    def options(self) -> dict[int, bytes]:
+        merged: dict[int, bytes] = {}
+        for scope in reversed(self.scopes):
+            merged.update(scope.options)
+        return merged
+
+
+@dataclass(slots=True)
+class ReplyContext:
+    request: DhcpMessage
+    message_type: MessageType
+    server_ip: IPv4Address
+    scopes: ScopeStack
+    subnet: Subnet | None
+    yiaddr: IPv4Address = ZERO
+    lease_time: int | None = None
+    host: Host | None = None
+
+
+Step = Callable[[ReplyContext, DhcpMessage], None]
+
+
+def header(ctx: ReplyContext, reply: DhcpMessage) -> None:
+    request = ctx.request
+    reply.op = BOOTREPLY
+    reply.htype, reply.hlen, reply.xid = request.htype, request.hlen, request.xid
+    reply.flags, reply.giaddr, reply.chaddr = request.flags, request.giaddr, request.chaddr
+    reply.yiaddr = ctx.yiaddr
+    if ctx.message_type is MessageType.ACK:
+        reply.ciaddr = request.ciaddr
+
+
+def message_type_and_server_id(ctx: ReplyContext, reply: DhcpMessage) -> None:
+    reply.options[OPTION_MESSAGE_TYPE] = bytes([ctx.message_type])
+    reply.options[OPTION_SERVER_ID] = ctx.server_ip.packed
+
+
+def lease_times(ctx: ReplyContext, reply: DhcpMessage) -> None:
+    if ctx.lease_time is None:
+        return
+    lease = ctx.lease_time
+    configured = ctx.scopes.options()
+    renewal = _seconds(configured.get(OPTION_RENEWAL_TIME), lease // 2)
+    rebinding = _seconds(configured.get(OPTION_REBINDING_TIME), lease * 7 // 8)
+    reply.options[OPTION_LEASE_TIME] = struct.pack("!I", lease)
+    reply.options[OPTION_RENEWAL_TIME] = struct.pack("!I", min(renewal, lease))
+    reply.options[OPTION_REBINDING_TIME] = struct.pack("!I", min(rebinding, lease))
+
+
+def _seconds(value: bytes | None, default: int) -> int:
+    return struct.unpack("!I", value)[0] if value is not None and len(value) == 4 else default
+
+
+def configured_options(ctx: ReplyContext, reply: DhcpMessage) -> None:
+    """Options from the configuration: those the client asked for (55) in its order, or all of them."""
+    available = ctx.scopes.options()
+    if OPTION_SUBNET_MASK not in available and ctx.subnet is not None:
+        available[OPTION_SUBNET_MASK] = ctx.subnet.network.netmask.packed
+    requested = ctx.request.options.get(OPTION_PARAMETER_REQUEST_LIST)
+    if requested is None:
+        order = list(available)
+    else:
+        order = [OPTION_SUBNET_MASK, *requested]
+    for code in order:
+        if code in PROTOCOL_OPTIONS or code in reply.options:
+            continue
+        value = available.get(code)
+        if value is not None:
+            reply.options[code] = value
+
+
+def boot_parameters(ctx: ReplyContext, reply: DhcpMessage) -> None:
+    next_server = ctx.scopes.param("next-server")
+    if next_server is not None:
+        reply.siaddr = next_server
+    filename = ctx.scopes.param("filename")
+    if filename is not None:
+        reply.file = filename.encode()
+    server_name = ctx.scopes.param("server-name")
+    if server_name is not None:
+        reply.sname = server_name.encode()
+
+
+def host_name(ctx: ReplyContext, reply: DhcpMessage) -> None:
+    if ctx.host is not None and ctx.scopes.param("use-host-decl-names", False) and OPTION_HOST_NAME not in reply.options:
+        reply.options[OPTION_HOST_NAME] = ctx.host.name.encode()
+
+
+def relay_agent_echo(ctx: ReplyContext, reply: DhcpMessage) -> None:
+    """RFC 3046 2.2: option 82 goes back unchanged, as the last option."""
+    agent = ctx.request.options.get(OPTION_RELAY_AGENT)
+    if agent is not None:
+        reply.options[OPTION_RELAY_AGENT] = agent
+
+
+LEASE_STEPS: tuple[Step, ...] = (
+    header, message_type_and_server_id, lease_times, configured_options, boot_parameters, host_name,
+    relay_agent_echo,
+)
+NAK_STEPS: tuple[Step, ...] = (header, message_type_and_server_id, relay_agent_echo)
+
+
+def build_reply(ctx: ReplyContext, steps: tuple[Step, ...] = LEASE_STEPS) -> DhcpMessage:
+    reply = DhcpMessage()
+    for step in steps:
+        step(ctx, reply)
+    return reply

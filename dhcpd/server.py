@@ -1,0 +1,214 @@
+"""The running server: one asyncio loop wiring net -> engine -> lease store -> net.
+
+Frames come from the one packet socket; each is decoded, resolved to its served link, handed to the
+engine, and the engine's decision is carried out: leases are committed (group commit) before an ACK
+leaves, then the reply is sent where RFC 2131 4.1 says. SIGHUP re-reads the configuration, keeping the old
+one if the new one has errors; SIGTERM and SIGINT stop after committing what is pending.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import time
+from dataclasses import dataclass, field
+
+from dhcpd.config.errors import ConfigError
+from dhcpd.config.model import Config
+from dhcpd.config.parser import load
+from dhcpd.engine.engine import Engine
+from dhcpd.engine.types import Decision, Ingress
+from dhcpd.leases.group_commit import GroupCommitter
+from dhcpd.leases.store import LeaseStore
+from dhcpd.links import ServedLinks
+from dhcpd.net.guard import open_guard_socket
+from dhcpd.net.interfaces import InterfaceTable, Link
+from dhcpd.net.rawsock import PACKET_OTHERHOST, PACKET_OUTGOING, open_packet_socket, receive
+from dhcpd.net.transmit import Transmitter
+from dhcpd.stats import Stats
+from dhcpd.wire.codec import MalformedPacket, decode, encode, reply_size_limit
+from dhcpd.wire.frame import BadFrame, decode_frame
+from dhcpd.wire.message import DhcpMessage
+
+log = logging.getLogger("dhcpd")
+
+FRAMES_PER_WAKEUP = 256        # bound the work done per readable event so timers and the API keep running
+RECLAIM_INTERVAL = 5.0         # seconds between sweeps of expired leases
+
+
+@dataclass
+class Settings:
+    config_file: str
+    db_url: str
+    interfaces: frozenset[str] = frozenset()
+    lease_file: str | None = None
+    pid_file: str | None = None
+
+
+@dataclass
+class Server:
+    settings: Settings
+    config: Config
+    store: LeaseStore
+    engine: Engine = field(init=False)
+    stats: Stats = field(default_factory=Stats)
+
+    def __post_init__(self) -> None:
+        self.engine = Engine(self.config, self.store.load_all())
+        self._stopped = asyncio.Event()
+        self._tasks: set[asyncio.Task] = set()
+
+    # -- lifecycle --------------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        loop = asyncio.get_running_loop()
+        self.table = InterfaceTable(on_change=self._link_changed)
+        self.table.attach(loop)
+        self.served = ServedLinks(self.table, self.engine.subnets, self.settings.interfaces)
+        self._report_links()
+        self.packet_socket = open_packet_socket()
+        self.guard_socket = open_guard_socket()
+        self.transmitter = Transmitter(self.packet_socket, self.guard_socket, self.table)
+        self.committer = GroupCommitter(self.store)
+        self.committer.start()
+        loop.add_reader(self.packet_socket.fileno(), self._on_readable)
+        loop.add_signal_handler(signal.SIGHUP, self.reload)
+        for stop_signal in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(stop_signal, self._stopped.set)
+        reclaimer = loop.create_task(self._reclaim_forever())
+        log.info("Server starting service.")
+        try:
+            await self._stopped.wait()
+        finally:
+            reclaimer.cancel()
+            loop.remove_reader(self.packet_socket.fileno())
+            if self._tasks:
+                await asyncio.gather(*self._tasks, return_exceptions=True)
+            await self.committer.stop()
+            self.table.detach()
+            self.packet_socket.close()
+            self.guard_socket.close()
+            log.info("Server stopped.")
+
+    def stop(self) -> None:
+        self._stopped.set()
+
+    def reload(self) -> None:
+        """Re-read the configuration; on errors keep serving with the old one."""
+        try:
+            config = load(self.settings.config_file)
+        except (ConfigError, OSError) as error:
+            log.error("configuration not reloaded, keeping the old one:\n%s", error)
+            return
+        self.engine.reconfigure(config)
+        self.config = config
+        self.served.invalidate(self.engine.subnets)
+        log.info("configuration reloaded from %s", self.settings.config_file)
+        self._report_links()
+
+    def _link_changed(self, link: Link) -> None:
+        self.served.invalidate()
+
+    def _report_links(self) -> None:
+        served = []
+        for link in sorted(self.table.links(), key=lambda l: l.index):
+            why = self.served.why_not_served(link)
+            if why is None:
+                served.append(link.name)
+            elif link.name in self.settings.interfaces:
+                log.warning("interface %s is not served: %s", link.name, why)
+        log.info("serving %d link(s)%s", len(served), ": " + " ".join(served[:20]) if served else "")
+
+    # -- packet path ------------------------------------------------------------------------------
+
+    def _on_readable(self) -> None:
+        for _ in range(FRAMES_PER_WAKEUP):
+            try:
+                received = receive(self.packet_socket)
+            except OSError as error:
+                log.warning("receive failed: %s", error)
+                return
+            if received is None:
+                return
+            self.handle_frame(*received)
+
+    def handle_frame(self, data: bytes, ifindex: int, pkttype: int) -> None:
+        if pkttype in (PACKET_OTHERHOST, PACKET_OUTGOING):
+            self.stats.drop("other-host" if pkttype == PACKET_OTHERHOST else "outgoing")
+            return
+        resolved = self.served.resolve(ifindex)
+        if isinstance(resolved, str):
+            self.stats.drop(resolved)
+            return
+        link, addresses = resolved
+        try:
+            frame = decode_frame(data)
+            message = decode(frame.payload)
+        except (BadFrame, MalformedPacket) as error:
+            self.stats.drop(f"malformed:{error.reason}", link.name)
+            return
+        ingress = Ingress(link.name, link.index, addresses, None, None, frame.src_mac, frame.src_ip)
+        self.handle_message(message, ingress)
+
+    def handle_message(self, message: DhcpMessage, ingress: Ingress) -> None:
+        kind = message.message_type
+        self.stats.received[f"DHCP{kind.name}" if kind is not None else "BOOTP"] += 1
+        self.stats.link(ingress.ifname).requests += 1
+        try:
+            decision = self.engine.handle(message, ingress, time.time())
+        except Exception:  # a bug must cost one packet, never the server
+            log.exception("internal error handling a packet from %s", ingress.ifname)
+            self.stats.drop("internal-error", ingress.ifname)
+            return
+        for line in decision.log:
+            log.info("%s", line)
+        if decision.drop_reason is not None:
+            self.stats.drop(decision.drop_reason, ingress.ifname)
+        if decision.persist:
+            task = asyncio.get_running_loop().create_task(self._commit_then_send(message, decision, ingress))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        elif decision.reply is not None:
+            self._send(message, decision, ingress)
+
+    async def _commit_then_send(self, request: DhcpMessage, decision: Decision, ingress: Ingress) -> None:
+        try:
+            await self.committer.persist(decision.persist)
+        except Exception as error:
+            self.stats.commit_failures += 1
+            self.stats.drop("commit-failed", ingress.ifname)
+            log.error("lease not committed, no reply sent for %s: %s", decision.persist[0].ip, error)
+            return
+        if decision.reply is not None:
+            self._send(request, decision, ingress)
+
+    def _send(self, request: DhcpMessage, decision: Decision, ingress: Ingress) -> None:
+        reply = decision.reply
+        payload = encode(reply, max_size=reply_size_limit(request))
+        self.transmitter.send(payload, decision.destination, ingress, decision.server_ip)
+        kind = reply.message_type
+        self.stats.sent[f"DHCP{kind.name}" if kind is not None else "BOOTREPLY"] += 1
+        self.stats.link(ingress.ifname).replies += 1
+
+    async def _reclaim_forever(self) -> None:
+        while True:
+            await asyncio.sleep(RECLAIM_INTERVAL)
+            expired = self.engine.leases.reclaim(time.time())
+            if expired:
+                try:
+                    await self.committer.persist(expired)
+                except Exception as error:
+                    log.error("expired leases not recorded (they stay expired in memory): %s", error)
+
+
+def write_pid_file(path: str) -> None:
+    with open(path, "w") as out:
+        out.write(f"{os.getpid()}\n")
+
+
+async def serve(settings: Settings, config: Config, store: LeaseStore) -> None:
+    server = Server(settings, config, store)
+    await server.run()
+
