@@ -59,7 +59,8 @@ class _Reader:
         self.problems += checks.check_subnets_and_ranges(self.config)
         self.catalog.assemble_vendor_options(self.scopes)
         if self.problems:
-            raise ConfigError(self.problems)
+            raise ConfigError(sorted(self.problems, key=lambda problem: (problem.file != self.config.source,
+                                                                          problem.file, problem.line)))
         return self.config
 
     # -- framework ---------------------------------------------------------------------------------------
