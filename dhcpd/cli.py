@@ -58,6 +58,7 @@ def setup_logging(debug: bool) -> None:
         handler = logging.handlers.SysLogHandler("/dev/log", facility="daemon")
         handler.setFormatter(logging.Formatter("dhcpd[%(process)d]: %(message)s"))
     logging.basicConfig(level=logging.INFO, handlers=[handler])
+    logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
 def check_config(path: str) -> int:
