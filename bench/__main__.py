@@ -1,0 +1,81 @@
+"""Command line of the benchmark: `python -m bench [--servers ...] [--links ...] [--reps N] [--quick] [--json OUT]`.
+
+For each link count it builds one topology, runs every server on it REPS times (a fresh start each time),
+prints the table and the ratios of ours to the others, and deletes the namespaces, also on Ctrl-C or SIGTERM.
+"""
+
+import argparse
+import json
+import signal
+import sys
+
+from bench import report
+from bench.netns import Topology
+from bench.run import LoadPlan, RunOutcome, run_once
+from bench.servers import SERVER_KINDS
+
+FULL_PLAN = LoadPlan(ceiling=8000, seconds=3, max_steps=8, clients=50_000)
+QUICK_PLAN = LoadPlan(ceiling=100, seconds=2, max_steps=1, clients=1000)
+LEGEND = ("offered/s: highest perfdhcp rate with < 1% of DISCOVERs left without an ACK; DORA/s done: ACKs per "
+          "second at that rate; OFFER/ACK p50/p99: per-exchange delays from perfdhcp -x t timestamps; CPU: server "
+          "utime+stime per completed DORA; start s: launch to first OFFER on the last link; medians over runs.")
+
+
+def _comma_list(text: str) -> list[str]:
+    return [item.strip() for item in text.split(",") if item.strip()]
+
+
+def parse_arguments(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--servers", type=_comma_list, default=list(SERVER_KINDS),
+                        help=f"comma-separated, from {','.join(SERVER_KINDS)} (default: all)")
+    parser.add_argument("--links", type=lambda text: [int(item) for item in _comma_list(text)], default=[1],
+                        help="comma-separated link counts, e.g. 1,1000,4000 (default: 1)")
+    parser.add_argument("--reps", type=int, default=3, help="fresh starts per server and link count (default 3)")
+    parser.add_argument("--quick", action="store_true",
+                        help="smoke size: 1 link, 1 rep, one step of 200 exchanges")
+    parser.add_argument("--json", metavar="OUT", help="also write rows, ratios and every step as JSON")
+    arguments = parser.parse_args(argv)
+    unknown = [name for name in arguments.servers if name not in SERVER_KINDS]
+    if unknown:
+        parser.error(f"unknown server(s): {', '.join(unknown)}")
+    if arguments.quick:
+        arguments.links, arguments.reps = [1], 1
+    return arguments
+
+
+def _exit_on_sigterm(signum, frame):
+    raise SystemExit(128 + signum)
+
+
+def main(argv: list[str]) -> int:
+    arguments = parse_arguments(argv)
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    plan = QUICK_PLAN if arguments.quick else FULL_PLAN
+    rows: list[report.Row] = []
+    outcomes: list[RunOutcome] = []
+    for link_count in arguments.links:
+        print(f"building {link_count} link(s)", file=sys.stderr, flush=True)
+        with Topology(link_count) as topology:
+            for name in arguments.servers:
+                server_outcomes = []
+                for repetition in range(arguments.reps):
+                    outcome = run_once(SERVER_KINDS[name](), topology, plan)
+                    server_outcomes.append(outcome)
+                    best = outcome.best.load.rate if outcome.best else None
+                    print(f"{name} links={link_count} rep={repetition + 1}: "
+                          f"{outcome.error or f'best offered rate {best}/s'}", file=sys.stderr, flush=True)
+                    if outcome.error and outcome.error.startswith("did not start"):
+                        break
+                outcomes += server_outcomes
+                rows.append(report.summarize(server_outcomes))
+    ratio_rows = report.ratios(rows)
+    print(LEGEND + "\n\n" + report.markdown(rows, ratio_rows))
+    if arguments.json:
+        with open(arguments.json, "w") as out:
+            json.dump(report.as_json(rows, ratio_rows, outcomes), out, indent=1)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,147 @@
+"""Runs one server once on a topology: start it, time its first OFFER on the last link, search its highest
+loss-free rate with perfdhcp on c0, read its /proc figures, and stop it (by pid, also on failure)."""
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from bench import perfdhcp, procstat
+from bench.netns import Topology
+from bench.search import Step, search_rate
+from bench.servers import PROJECT_ROOT, Server
+
+LOAD_CPU = 0
+SERVER_CPU = 1
+STOP_GRACE_SECONDS = 40
+STARTUP_BASE_SECONDS = 15
+STARTUP_SECONDS_PER_LINK = 0.03
+SETTLE_WINDOW_SECONDS = 0.25
+SETTLE_LIMIT_SECONDS = 15
+IDLE_CPU_SHARE = 0.05
+_ERROR_WORDS = re.compile(r"error|fail|fatal|cannot|can't|unable|too many|no such|not found|refused", re.I)
+
+
+@dataclass(frozen=True)
+class LoadPlan:
+    """How hard and how long to push: rate ceiling, seconds per step, steps at most, distinct clients."""
+
+    ceiling: int
+    seconds: float
+    max_steps: int
+    clients: int
+
+
+@dataclass
+class RunOutcome:
+    """What one start of one server gave; `error` is set when it did not start or died."""
+
+    server: str
+    links: int
+    error: str | None = None
+    startup_seconds: float | None = None
+    best: Step | None = None
+    steps: list[Step] = field(default_factory=list)
+    peak_rss_kib: int | None = None
+    open_fds: int | None = None
+    packet_sockets: int | None = None
+
+
+def _log_reason(log_path: Path) -> str:
+    """The last line of a server's log that names an error, or its last line."""
+    lines = [line.strip() for line in log_path.read_text(errors="replace").splitlines() if line.strip()]
+    reasons = [line for line in lines if _ERROR_WORDS.search(line) and not line.startswith("If you think")]
+    return (reasons or lines or ["no output"])[-1][:200]
+
+
+def _stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(STOP_GRACE_SECONDS)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _time_first_offer(topology: Topology, launch: Callable[[], subprocess.Popen], timeout: float):
+    """Start the probe on the last link, then launch the server; (server process, seconds to first OFFER)."""
+    last = topology.links[-1]
+    probe = subprocess.Popen(
+        topology.command_in(last.peer_namespace, [sys.executable, "-m", "bench.probe", last.peer_address,
+                                                   last.server_address, str(timeout)]),
+        stdout=subprocess.PIPE, text=True, cwd=PROJECT_ROOT)
+    try:
+        if probe.stdout.readline().strip() != "ready":
+            raise RuntimeError("start-up probe could not bind its relay socket")
+        launched_at = time.monotonic()
+        server = launch()
+        while probe.poll() is None and server.poll() is None:
+            time.sleep(0.02)
+        answered = probe.stdout.read().strip() if probe.poll() == 0 else ""
+        return server, (float(answered) - launched_at if answered else None)
+    finally:
+        _stop(probe)
+
+
+def run_once(server: Server, topology: Topology, plan: LoadPlan) -> RunOutcome:
+    """Start `server` on every link of `topology`, measure it under `plan`, stop it; never leaves it running."""
+    outcome = RunOutcome(server.name, len(topology.links))
+    with tempfile.TemporaryDirectory(prefix="bch-") as workdir_name:
+        workdir = Path(workdir_name)
+        server.write_config(workdir, topology.links)
+        log_path = workdir / "server.log"
+        timeout = STARTUP_BASE_SECONDS + STARTUP_SECONDS_PER_LINK * len(topology.links)
+        process = None
+        with open(log_path, "w") as log:
+            def launch() -> subprocess.Popen:
+                argv = topology.command_in(topology.server_namespace, server.argv(workdir, topology.links),
+                                           cpu=SERVER_CPU)
+                environment = {**os.environ, **server.environment(workdir)}
+                return subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=environment, cwd=workdir)
+            try:
+                process, outcome.startup_seconds = _time_first_offer(topology, launch, timeout)
+                if outcome.startup_seconds is None:
+                    state = "exited" if process.poll() is not None else f"no OFFER within {timeout:.0f} s"
+                    outcome.error = f"did not start ({state}): {_log_reason(log_path)}"
+                    return outcome
+                _measure(process.pid, topology, plan, outcome)
+            except (OSError, RuntimeError) as failure:
+                outcome.error = f"failed: {failure}; log: {_log_reason(log_path)}"
+            finally:
+                if process is not None:
+                    _stop(process)
+    return outcome
+
+
+def _wait_until_idle(pid: int) -> None:
+    """Wait (bounded) until the server has worked off the backlog a previous overloaded step left queued."""
+    deadline = time.monotonic() + SETTLE_LIMIT_SECONDS
+    while time.monotonic() < deadline:
+        before = procstat.cpu_seconds(pid)
+        time.sleep(SETTLE_WINDOW_SECONDS)
+        if procstat.cpu_seconds(pid) - before <= IDLE_CPU_SHARE * SETTLE_WINDOW_SECONDS:
+            return
+
+
+def _measure(pid: int, topology: Topology, plan: LoadPlan, outcome: RunOutcome) -> None:
+    client = topology.links[0]
+    load_prefix = topology.command_in(client.peer_namespace, [], cpu=LOAD_CPU)
+
+    def measure_step(rate: int) -> Step:
+        _wait_until_idle(pid)
+        cpu_before = procstat.cpu_seconds(pid)
+        load = perfdhcp.run_load(load_prefix, client.peer_device, rate, plan.seconds, plan.clients)
+        return Step(load, procstat.cpu_seconds(pid) - cpu_before)
+
+    outcome.best, outcome.steps = search_rate(measure_step, plan.ceiling, plan.max_steps)
+    outcome.peak_rss_kib = procstat.peak_rss_kib(pid)
+    outcome.open_fds = procstat.open_fd_count(pid)
+    outcome.packet_sockets = topology.packet_socket_count()
+

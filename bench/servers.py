@@ -1,0 +1,120 @@
+"""The DHCP servers under test: one small class per kind, each writing its configuration for the links of a
+topology into a work directory and giving the command line that starts it in the foreground.
+
+Every server gets the same description: one subnet and pool per link, lease time 3600 s, leases kept on disk.
+Address-in-use probes (ICMP ping before an offer) are off where a server has them (isc-dhcpd, dnsmasq), so
+every server is measured on the same DHCP path.
+"""
+
+import json
+import sys
+from abc import ABC, abstractmethod
+from pathlib import Path
+
+from bench.netns import Link
+
+LEASE_SECONDS = 3600
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Server(ABC):
+    """Base of the server kinds: `name`, `write_config`, `argv`, and the environment to start with."""
+
+    name = ""
+
+    @abstractmethod
+    def write_config(self, workdir: Path, links: list[Link]) -> None:
+        """Write this server's configuration (and empty lease files) for `links` into `workdir`."""
+
+    @abstractmethod
+    def argv(self, workdir: Path, links: list[Link]) -> list[str]:
+        """The foreground command line that serves `links` with the configuration in `workdir`."""
+
+    def environment(self, workdir: Path) -> dict[str, str]:
+        """Extra environment variables for the server process."""
+        return {}
+
+
+class Kea(Server):
+    """kea-dhcp4 with a memfile lease file (persisted, no cleanup process) and raw sockets on every link."""
+
+    name = "kea"
+
+    def write_config(self, workdir: Path, links: list[Link]) -> None:
+        subnets = [{"id": index + 1, "subnet": str(link.network),
+                    "pools": [{"pool": f"{link.pool_first} - {link.pool_last}"}]}
+                   for index, link in enumerate(links)]
+        config = {"Dhcp4": {
+            "interfaces-config": {"interfaces": [link.server_device for link in links],
+                                  "dhcp-socket-type": "raw"},
+            "lease-database": {"type": "memfile", "persist": True, "lfc-interval": 0,
+                               "name": str(workdir / "kea-leases4.csv")},
+            "valid-lifetime": LEASE_SECONDS,
+            "subnet4": subnets,
+        }}
+        (workdir / "kea-dhcp4.json").write_text(json.dumps(config, indent=1))
+
+    def argv(self, workdir: Path, links: list[Link]) -> list[str]:
+        return ["kea-dhcp4", "-c", str(workdir / "kea-dhcp4.json")]
+
+    def environment(self, workdir: Path) -> dict[str, str]:
+        return {"KEA_PIDFILE_DIR": str(workdir), "KEA_LOCKFILE_DIR": str(workdir)}
+
+
+def write_dhcpd_conf(path: Path, links: list[Link]) -> None:
+    """An ISC dhcpd.conf with one subnet declaration and range per link."""
+    lines = ["authoritative;", "ping-check false;", f"default-lease-time {LEASE_SECONDS};",
+             f"max-lease-time {LEASE_SECONDS};"]
+    lines += [f"subnet {link.network.network_address} netmask {link.network.netmask} "
+              f"{{ range {link.pool_first} {link.pool_last}; }}" for link in links]
+    path.write_text("\n".join(lines) + "\n")
+
+
+class IscDhcpd(Server):
+    """isc-dhcpd 4.4 in the foreground, one lease file and pid file in the work directory."""
+
+    name = "isc"
+
+    def write_config(self, workdir: Path, links: list[Link]) -> None:
+        write_dhcpd_conf(workdir / "dhcpd.conf", links)
+        (workdir / "dhcpd.leases").touch()
+
+    def argv(self, workdir: Path, links: list[Link]) -> list[str]:
+        return ["dhcpd", "-4", "-f", "-d", "-cf", str(workdir / "dhcpd.conf"), "-lf",
+                str(workdir / "dhcpd.leases"), "-pf", str(workdir / "dhcpd.pid"),
+                *[link.server_device for link in links]]
+
+
+class Ours(IscDhcpd):
+    """This project's server (python -m dhcpd), started on the same dhcpd.conf as isc-dhcpd, SQLite leases."""
+
+    name = "ours"
+
+    def argv(self, workdir: Path, links: list[Link]) -> list[str]:
+        return [sys.executable, "-m", "dhcpd", "-f", "-d", "-cf", str(workdir / "dhcpd.conf"), "-lf",
+                str(workdir / "dhcpd.leases"), "--db", f"sqlite:///{workdir / 'leases.sqlite'}",
+                *[link.server_device for link in links]]
+
+    def environment(self, workdir: Path) -> dict[str, str]:
+        return {"PYTHONPATH": str(PROJECT_ROOT)}
+
+
+class Dnsmasq(Server):
+    """dnsmasq as a DHCP server only (port=0), bound to the served links, lease file in the work directory."""
+
+    name = "dnsmasq"
+
+    def write_config(self, workdir: Path, links: list[Link]) -> None:
+        pool_size = sum(link.network.num_addresses for link in links)
+        lines = ["port=0", "bind-interfaces", "dhcp-authoritative", "no-ping", "user=root",
+                 f"dhcp-leasefile={workdir / 'dnsmasq.leases'}", f"dhcp-lease-max={pool_size}"]
+        lines += [f"interface={link.server_device}" for link in links]
+        lines += [f"dhcp-range={link.pool_first},{link.pool_last},{link.network.netmask},{LEASE_SECONDS}"
+                  for link in links]
+        (workdir / "dnsmasq.conf").write_text("\n".join(lines) + "\n")
+
+    def argv(self, workdir: Path, links: list[Link]) -> list[str]:
+        return ["dnsmasq", "-d", "-C", str(workdir / "dnsmasq.conf")]
+
+
+SERVER_KINDS: dict[str, type[Server]] = {kind.name: kind for kind in (Ours, Kea, IscDhcpd, Dnsmasq)}
