@@ -7,14 +7,16 @@ it stands, as isc-dhcpd does.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
 from enum import Enum
+from typing import NamedTuple
 
 from dhcpd.config.errors import ConfigError
 
-WORD_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.:")
-TWO_CHARACTER_PUNCTUATION = ("~=", "~~", "!=")
-PUNCTUATION = frozenset("{};,()=")
+TOKEN_PATTERN = re.compile(r"""
+    (?P<space>[ \t\r\f\v]+) | (?P<newline>\n) | (?P<comment>\#[^\n]*) | (?P<quote>")
+    | (?P<punct>~=|~~|!=|[{};,()=]) | (?P<word>[A-Za-z0-9_.:-]+)
+""", re.VERBOSE)
 STRING_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "b": "\b", "\\": "\\", '"': '"'}
 
 
@@ -25,8 +27,7 @@ class Kind(Enum):
     END = "end of file"
 
 
-@dataclass(frozen=True, slots=True)
-class Token:
+class Token(NamedTuple):
     kind: Kind
     text: str
     file: str
@@ -45,34 +46,22 @@ def tokenize(text: str, filename: str) -> list[Token]:
     tokens: list[Token] = []
     line = 1
     position = 0
-    length = len(text)
-    while position < length:
-        char = text[position]
-        if char == "\n":
+    while position < len(text):
+        match = TOKEN_PATTERN.match(text, position)
+        if match is None:
+            raise ConfigError.at(filename, line, f"unexpected character {text[position]!r}")
+        kind = match.lastgroup
+        position = match.end()
+        if kind == "newline":
             line += 1
-            position += 1
-        elif char.isspace():
-            position += 1
-        elif char == "#":
-            while position < length and text[position] != "\n":
-                position += 1
-        elif char == '"':
-            value, position, end_line = _read_string(text, position + 1, filename, line)
+        elif kind == "quote":
+            value, position, end_line = _read_string(text, position, filename, line)
             tokens.append(Token(Kind.STRING, value, filename, line))
             line = end_line
-        elif text.startswith(TWO_CHARACTER_PUNCTUATION, position):
-            tokens.append(Token(Kind.PUNCT, text[position:position + 2], filename, line))
-            position += 2
-        elif char in PUNCTUATION:
-            tokens.append(Token(Kind.PUNCT, char, filename, line))
-            position += 1
-        elif char in WORD_CHARACTERS:
-            start = position
-            while position < length and text[position] in WORD_CHARACTERS:
-                position += 1
-            tokens.append(Token(Kind.WORD, text[start:position], filename, line))
-        else:
-            raise ConfigError.at(filename, line, f"unexpected character {char!r}")
+        elif kind == "punct":
+            tokens.append(Token(Kind.PUNCT, match.group(), filename, line))
+        elif kind == "word":
+            tokens.append(Token(Kind.WORD, match.group(), filename, line))
     tokens.append(Token(Kind.END, "", filename, line))
     return tokens
 
@@ -119,8 +108,8 @@ class Tokens:
         self._position = 0
 
     def peek(self, ahead: int = 0) -> Token:
-        index = min(self._position + ahead, len(self._tokens) - 1)
-        return self._tokens[index]
+        index = self._position + ahead
+        return self._tokens[index] if index < len(self._tokens) else self._tokens[-1]
 
     def next(self) -> Token:
         token = self.peek()

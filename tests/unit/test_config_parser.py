@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from dhcpd.config.errors import ConfigError
 from dhcpd.config.model import Host, Pool, SharedNetwork, Subnet
 from dhcpd.config.parser import load, parse_text
 
@@ -132,3 +133,47 @@ def test_comments_escapes_and_statements_spanning_lines():
                         'subnet 10.0.0.0\n  netmask\n 255.0.0.0 # split\n {\n}\n')
     assert config.root.options[15] == b'a"b\\cA'
     assert config.subnets[0].line == 3
+
+
+@pytest.mark.parametrize("text, problem", [
+    ("host h {\n subnet 10.0.0.0 netmask 255.0.0.0 { }\n}", "<string> line 2: subnet is not allowed inside a host"),
+    ("range 10.0.0.1 10.0.0.2;", "<string> line 1: range is not allowed inside a global scope"),
+    ("subnet 10.0.0.0 netmask 255.0.0.0 {\n pool { max-lease-time 5; }\n}",
+     "<string> line 2: pool declaration with no address range"),
+    ('\n\nsubclass "nobody" "x";', "<string> line 3: subclass of undeclared class nobody"),
+    ('class "a" { }\nclass "a" { }', "<string> line 2: class a is already declared"),
+    ("subnet 10.0.0.0 netmask 255.0.0.0 {\n\n range 10.0.0.1 10.0.0.2;\n", "<string> line 1: the block opened here is never closed"),
+    ('option domain-name "abc;\n', "<string> line 1: unterminated quoted string"),
+    ("default-lease-time 5;\n$", "<string> line 2: unexpected character '$'"),
+    ("shared-network x {\n subnet 10.0.0.0 netmask 255.0.0.0 { }\n pool { range 11.1.0.1; }\n}",
+     "<string> line 3: range 11.1.0.1 11.1.0.1 is not in any subnet of shared-network x"),
+    ("subnet 10.0.0.0 netmask 255.0.255.0 { }", "<string> line 1: subnet 10.0.0.0 netmask 255.0.255.0: bad subnet"),
+    ("hardware ethernet 00:11:22:33:44:55;", "<string> line 1: hardware is not allowed inside a global scope"),
+    ("host h { hardware ethernet 00:11:22:33:44; }", "<string> line 1: malformed hardware address 00:11:22:33:44"),
+    ("host h { hardware wifi 00:11:22:33:44:55; }", "<string> line 1: hardware type wifi is not supported"),
+    ("next-server boot.example.org;", "<string> line 1: next-server boot.example.org: hostnames are not supported"),
+    ("allow booting-everything;", "<string> line 1: allow booting-everything is not supported"),
+    ("ddns-updates on;", "<string> line 1: ddns-updates on is not supported"),
+    ("zone example.org. { primary 127.0.0.1; }", "<string> line 1: zone is not supported"),
+    ("{ }", "<string> line 1: expected a statement, found '{'"),
+])
+def test_problems_name_file_line_and_statement(text, problem):
+    with pytest.raises(ConfigError) as raised:
+        parse_text(text)
+    assert str(raised.value).startswith(problem)
+
+
+def test_parsing_goes_on_after_a_problem_and_reports_all_of_them():
+    text = "default-lease-time x;\nsubnet 10.0.0.0 netmask 255.255.255.0 {\n  range 10.0.0.9 10.0.0.1;\n  frobnicate 1;\n}\nmax-lease-time -1;\n"
+    with pytest.raises(ConfigError) as raised:
+        parse_text(text, "f.conf")
+    assert [(problem.file, problem.line) for problem in raised.value.problems] == [
+        ("f.conf", 1), ("f.conf", 3), ("f.conf", 4), ("f.conf", 6)]
+    assert "frobnicate is not supported" in raised.value.problems[2].message
+
+
+def test_many_vlan_subnets_parse():
+    text = "".join(f"subnet 10.{n // 256}.{n % 256}.0 netmask 255.255.255.0 {{ range 10.{n // 256}.{n % 256}.10 "
+                   f"10.{n // 256}.{n % 256}.250; option routers 10.{n // 256}.{n % 256}.1; }}\n" for n in range(4000))
+    config = parse_text(text)
+    assert len(config.subnets) == 4000 and config.subnet_for(IPv4Address("10.15.159.77")).network == IPv4Network("10.15.159.0/24")
