@@ -13,6 +13,7 @@ import logging
 import os
 import signal
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from dhcpd.config.errors import ConfigError
@@ -62,7 +63,9 @@ class Server:
 
     # -- lifecycle --------------------------------------------------------------------------------
 
-    async def run(self) -> None:
+    async def run(self, *services: Callable[[Server], Awaitable[None]]) -> None:
+        """Serve until SIGTERM/SIGINT or `stop()`; `services` (e.g. the REST API) run beside the packet path
+        in the same loop and are cancelled when the server stops."""
         loop = asyncio.get_running_loop()
         self.table = InterfaceTable(on_change=self._link_changed)
         self.table.attach(loop)
@@ -77,12 +80,15 @@ class Server:
         loop.add_signal_handler(signal.SIGHUP, self.reload)
         for stop_signal in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(stop_signal, self._stopped.set)
-        reclaimer = loop.create_task(self._reclaim_forever())
+        background = [loop.create_task(self._reclaim_forever())]
+        background += [loop.create_task(service(self)) for service in services]
         log.info("Server starting service.")
         try:
             await self._stopped.wait()
         finally:
-            reclaimer.cancel()
+            for task in background:
+                task.cancel()
+            await asyncio.gather(*background, return_exceptions=True)
             loop.remove_reader(self.packet_socket.fileno())
             if self._tasks:
                 await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -208,7 +214,8 @@ def write_pid_file(path: str) -> None:
         out.write(f"{os.getpid()}\n")
 
 
-async def serve(settings: Settings, config: Config, store: LeaseStore) -> None:
+async def serve(settings: Settings, config: Config, store: LeaseStore,
+                *services: Callable[[Server], Awaitable[None]]) -> None:
     server = Server(settings, config, store)
-    await server.run()
+    await server.run(*services)
 

@@ -91,17 +91,23 @@ class Engine:
         self.offer_hold = offer_hold
         self.decline_probation = decline_probation
         self.config = config
+        self.reservations: list[Host] = []
         self._apply(config, leases)
 
     def _apply(self, config: Config, leases: Iterable[Lease]) -> None:
         self.config = config
         self.subnets = SubnetMap(config)
-        self.hosts = HostIndex(config.hosts)
+        self.hosts = HostIndex([*config.hosts, *self.reservations])
         self.leases = LeaseIndex([pool for subnet in config.subnets for pool in subnet.pools], leases)
 
     def reconfigure(self, config: Config) -> None:
-        """Swap in a new configuration, keeping every lease."""
+        """Swap in a new configuration, keeping every lease and reservation."""
         self._apply(config, list(self.leases))
+
+    def set_reservations(self, reservations: Iterable[Host]) -> None:
+        """Reservations made outside dhcpd.conf (the REST API), matched like `host` declarations."""
+        self.reservations = list(reservations)
+        self.hosts = HostIndex([*self.config.hosts, *self.reservations])
 
     def handle(self, message: DhcpMessage, ingress: Ingress, now: float) -> Decision:
         kind = message.message_type
