@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import signal
+import sys
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from ipaddress import IPv4Address
@@ -21,6 +22,7 @@ from tests.harness.process import Process
 from tests.harness.waiting import poll
 
 CLIENT_SCRIPTS = Path(__file__).parent / "client-scripts"
+REAPER = Path(__file__).parent / "reaper.py"
 BOUND_EVENTS = frozenset({"bound", "renew", "rebind", "reboot"})
 EXITED = "exited"
 
@@ -159,6 +161,7 @@ class Dhcpcd(DhcpClient):
 
     `ip netns exec` gives each command a private mount namespace, so the bind mounts are invisible outside
     and two dhcpcd instances on equally named interfaces in different namespaces never share a pid file.
+    It runs under reaper.py, which collects the helper processes dhcpcd leaves behind when it exits.
     """
 
     program = "dhcpcd"
@@ -173,7 +176,7 @@ class Dhcpcd(DhcpClient):
         config.write_text("option subnet_mask, routers, domain_name_servers\nnoarp\n")
         return [
             "sh", "-c", self.ISOLATE_AND_EXEC, "sh", str(run_dir), str(state_dir),
-            "dhcpcd", "-4", "-B", "-d", "-f", str(config), "-c", str(self.script),
+            sys.executable, str(REAPER), "dhcpcd", "-4", "-B", "-d", "-f", str(config), "-c", str(self.script),
             "-e", f"HARNESS_EVENTS={self.events.path}", "-t", str(math.ceil(timeout)), self.ifname,
         ]
 

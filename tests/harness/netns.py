@@ -20,6 +20,7 @@ from typing import Any, Callable, Sequence
 from pyroute2 import netns as pyroute2_netns
 
 from tests.harness.process import Process
+from tests.harness.reaper import become_subreaper
 
 DEFAULT_TIMEOUT = 30.0
 NAMESPACE_PREFIX = re.compile(r"^[a-z][a-z0-9]{1,11}$")
@@ -83,15 +84,29 @@ class Namespace:
             raise CommandFailed(argv, completed)
         return completed
 
-    def spawn(self, cmd: Sequence[str], log_path: Path | None = None, env: dict[str, str] | None = None) -> Process:
-        """Start a long-running command inside the namespace; it is stopped by pid when the namespace goes."""
-        log_path = log_path or self.workdir / f"{Path(cmd[0]).name}-{len(self.processes)}.log"
+    def spawn(
+        self,
+        cmd: Sequence[str],
+        log_path: Path | None = None,
+        env: dict[str, str] | None = None,
+        to_terminal: bool = False,
+    ) -> Process:
+        """Start a long-running command inside the namespace; it is stopped by pid when the namespace goes.
+
+        Its output goes to `log_path` (default: a file in the work directory), or to our own stdout and
+        stderr when `to_terminal` is set (then `Process.log()` is empty).
+        """
         argv = self.exec_argv(cmd)
-        with open(log_path, "ab") as log_file:
-            popen = subprocess.Popen(
-                argv, stdin=subprocess.DEVNULL, stdout=log_file, stderr=subprocess.STDOUT, env=_merged_env(env)
-            )
-        process = Process(popen, log_path, argv)
+        if to_terminal:
+            popen = subprocess.Popen(argv, stdin=subprocess.DEVNULL, env=_merged_env(env))
+            process = Process(popen, None, argv)
+        else:
+            log_path = log_path or self.workdir / f"{Path(cmd[0]).name}-{len(self.processes)}.log"
+            with open(log_path, "ab") as log_file:
+                popen = subprocess.Popen(
+                    argv, stdin=subprocess.DEVNULL, stdout=log_file, stderr=subprocess.STDOUT, env=_merged_env(env)
+                )
+            process = Process(popen, log_path, argv)
         self.processes.append(process)
         return process
 
@@ -152,11 +167,12 @@ class Namespace:
         return [int(pid) for pid in output.split()]
 
     def destroy(self) -> None:
-        """Stop what was spawned here, kill anything else left inside, delete the namespace."""
+        """Stop what was spawned here, kill and reap anything else left inside, delete the namespace."""
+        strays = set(self.pids()) - {process.pid for process in self.processes}
         for process in reversed(self.processes):
             process.stop()
-        for pid in self.pids():
-            _kill_quietly(pid)
+        for pid in strays | set(self.pids()):
+            _kill_and_reap(pid)
         run_host_command(["ip", "netns", "delete", self.name])
 
     def __repr__(self) -> str:
@@ -169,11 +185,15 @@ class NamespaceFactory:
     def __init__(self, workdir: Path) -> None:
         self.workdir = workdir
         self.namespaces: list[Namespace] = []
+        become_subreaper()
 
     def __call__(self, prefix: str) -> Namespace:
         if not NAMESPACE_PREFIX.match(prefix):
             raise ValueError(f"namespace prefix {prefix!r} must be 2-12 lowercase letters or digits")
-        name = f"{prefix}-{secrets.token_hex(3)}"
+        return self.create_named(f"{prefix}-{secrets.token_hex(3)}")
+
+    def create_named(self, name: str) -> Namespace:
+        """A namespace with exactly this name (fails if it exists), torn down with the others."""
         namespace = Namespace.create(name, self.workdir / name)
         self.namespaces.append(namespace)
         return namespace
@@ -200,11 +220,12 @@ def _merged_env(extra: dict[str, str] | None) -> dict[str, str] | None:
     return None if extra is None else {**os.environ, **extra}
 
 
-def _kill_quietly(pid: int) -> None:
+def _kill_and_reap(pid: int) -> None:
     try:
         os.kill(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
+        os.waitpid(pid, 0)
+    except (ProcessLookupError, ChildProcessError):
+        pass  # already gone, or not our child: its own parent reaps it
 
 
 def _call_inside(name: str, function: Callable[..., Any], args: tuple[Any, ...], sender: Any) -> None:

@@ -17,9 +17,9 @@ class DidNotStart(Exception):
 
 
 class Process:
-    """A running command whose stdout and stderr go to one log file."""
+    """A running command whose stdout and stderr go to one log file (or to the terminal)."""
 
-    def __init__(self, popen: subprocess.Popen, log_path: Path, argv: list[str]) -> None:
+    def __init__(self, popen: subprocess.Popen, log_path: Path | None, argv: list[str]) -> None:
         self.popen = popen
         self.log_path = log_path
         self.argv = argv
@@ -32,8 +32,10 @@ class Process:
         return self.popen.poll() is None
 
     def log(self) -> str:
-        """Everything the process has written so far."""
-        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+        """Everything the process has written so far to its log file ("" when its output goes to the terminal)."""
+        if self.log_path is None or not self.log_path.exists():
+            return ""
+        return self.log_path.read_text(errors="replace")
 
     def require_log_line(self, text: str, timeout: float) -> None:
         """Wait until `text` appears in the log; raise DidNotStart if the process exits or it never appears."""
