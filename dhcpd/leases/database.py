@@ -1,9 +1,10 @@
 """Connecting to the lease database, and bringing its schema up to date with Alembic.
 
-SQLite connections are made durable and concurrent here: WAL journal, `synchronous=FULL` (a committed lease
-survives a power loss), and a busy timeout so that a reader never fails a writer. The Alembic environment is
-configured in code (no alembic.ini on disk); its scripts are the `migrations/` folder at the root of the
-source tree, next to the `dhcpd` package (the package is installed editable).
+SQLite connections are made durable and concurrent here: WAL journal (readers do not block the writer),
+`synchronous=FULL` (a committed lease survives a power loss), a busy timeout (a second writer waits instead of
+failing with "database is locked"), and a page cache large enough for the indexes of a big import.
+The Alembic environment is configured in code (no alembic.ini on disk); its scripts are the `migrations/`
+folder at the root of the source tree, found from this file's path (the package is installed editable).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from sqlalchemy import Engine, create_engine, event, make_url
 DEFAULT_DB_URL = "sqlite:////var/lib/pydhcpd/leases.sqlite"
 MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+SQLITE_CACHE_KIB = 65_536   # page cache per connection; index updates of large imports stay in memory
 
 
 def _set_sqlite_pragmas(dbapi_connection, _connection_record) -> None:
@@ -25,6 +27,7 @@ def _set_sqlite_pragmas(dbapi_connection, _connection_record) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=FULL")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
     finally:
         cursor.close()
 

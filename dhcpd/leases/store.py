@@ -7,6 +7,7 @@ million leases load in seconds. Reservations live in the same database (`LeaseSt
 
 from __future__ import annotations
 
+import gc
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -65,9 +66,17 @@ class LeaseStore:
         upgrade_engine(self.engine)
 
     def load_all(self) -> list[Lease]:
-        with self.engine.connect() as connection:
-            rows = connection.execute(select(*LEASE_COLUMNS)).all()
-        return [lease_from_tuple(row) for row in rows]
+        # Millions of new objects and none of them cyclic: the cyclic collector would run hundreds of times
+        # for nothing (measured: it doubles the time), so it is paused while they are made.
+        collector_was_enabled = gc.isenabled()
+        gc.disable()
+        try:
+            with self.engine.connect() as connection:
+                rows = connection.execute(select(*LEASE_COLUMNS)).all()
+            return [lease_from_tuple(row) for row in rows]
+        finally:
+            if collector_was_enabled:
+                gc.enable()
 
     def save(self, leases: Sequence[Lease]) -> None:
         """Insert or replace `leases` by address, all in one transaction; the last of one address wins."""
