@@ -83,10 +83,14 @@ class DhcpClient(ABC):
         )
 
     def acquire(self, timeout: float = 20.0) -> IPv4Address | None:
-        """Start the client and wait for it to bind; the address, or None if it got none within `timeout`."""
+        """Start the client and wait for it to bind; the address, or None (and the client stopped) if it got
+        none within `timeout`."""
         marker = len(self.events.read())
         self.start(timeout)
-        return self.wait_event(marker, BOUND_EVENTS, timeout).address
+        address = self.wait_event(marker, BOUND_EVENTS, timeout).address
+        if address is None:
+            self.stop()
+        return address
 
     def wait_event(self, marker: int, names: frozenset[str], timeout: float) -> ClientEvent:
         """The first event named in `names` after the first `marker` events; an `exited` event if none came."""

@@ -87,3 +87,13 @@ def test_perfdhcp_completes_a_small_run(served_link):
     assert result.discover_offer.sent == 20
     assert result.request_ack.received > 0
     assert result.request_ack.non_unique_addresses == 0
+
+
+@pytest.mark.parametrize("client_class", [Dhclient, Udhcpc, Dhcpcd])
+def test_client_on_a_link_without_server_gets_nothing_and_is_stopped(netns, client_class):
+    lonely, peer = netns("tinf"), netns("tinf")
+    lonely.veth(peer, "c0", "p0")
+    client = client_class(lonely, "c0")
+
+    assert client.acquire(timeout=2) is None
+    assert not client.process.alive()
