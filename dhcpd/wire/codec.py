@@ -20,6 +20,7 @@ Decisions:
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from ipaddress import IPv4Address
 from struct import Struct
 
@@ -39,6 +40,7 @@ OPTION_OVERLOAD = 52
 OPTION_MESSAGE_TYPE = 53
 OPTION_SERVER_ID = 54
 OPTION_MAX_MESSAGE_SIZE = 57
+LEADING_OPTIONS = (OPTION_MESSAGE_TYPE, OPTION_SERVER_ID)
 # Never dropped to make a reply fit: message type, server id, subnet mask, lease time, relay agent info.
 UNDROPPABLE_OPTIONS = frozenset({53, 54, 1, 51, 82})
 
@@ -188,40 +190,38 @@ def reply_size_limit(request: DhcpMessage) -> int:
     return max(MIN_MESSAGE_SIZE, int.from_bytes(value, "big") - IP_UDP_HEADER_SIZE)
 
 
-def _encode_option(code: int, value: bytes) -> bytes:
+def _option_bytes(code: int, value: bytes) -> bytes:
     """One option as TLV bytes; a value longer than 255 bytes becomes several instances (RFC 3396)."""
-    size = len(value)
-    if size <= 255:
-        return bytes((code, size)) + value
-    return b"".join(bytes((code, len(chunk))) + chunk for chunk in (value[i : i + 255] for i in range(0, size, 255)))
+    chunks = [value[i : i + 255] for i in range(0, len(value), 255)] or [b""]
+    return b"".join(bytes((code, len(chunk))) + chunk for chunk in chunks)
 
 
-def _ordered_options(options: dict[int, bytes]) -> list[tuple[int, bytes]]:
-    """Option 53 first, then 54, then the rest in the message's order."""
-    ordered = [(code, options[code]) for code in (OPTION_MESSAGE_TYPE, OPTION_SERVER_ID) if code in options]
+def _options_in_wire_order(options: dict[int, bytes]) -> Iterator[tuple[int, bytes]]:
+    """Option 53 first, then 54, then the rest in the message's order; refuse codes that are not options."""
+    for code in LEADING_OPTIONS:
+        value = options.get(code)
+        if value is not None:
+            yield code, value
     for code, value in options.items():
-        if code == OPTION_MESSAGE_TYPE or code == OPTION_SERVER_ID:
+        if code in LEADING_OPTIONS:
             continue
         if not 0 < code < 255 or code == OPTION_OVERLOAD:
             raise ValueError(f"option {code} cannot be encoded as a plain option")
-        ordered.append((code, value))
-    return ordered
+        yield code, value
 
 
-def _fit_options(encoded: list[tuple[int, bytes]], budget: int) -> list[tuple[int, bytes]]:
-    """Drop options from the end, sparing UNDROPPABLE_OPTIONS, until their bytes fit in `budget`."""
-    total = sum(len(tlv) for _, tlv in encoded)
-    kept = list(encoded)
-    for index in range(len(kept) - 1, -1, -1):
+def _options_that_fit(options: dict[int, bytes], budget: int) -> bytes:
+    """The encoded options, dropped from the end (sparing UNDROPPABLE_OPTIONS) until they fit in `budget`."""
+    encoded = [_option_bytes(code, value) for code, value in _options_in_wire_order(options)]
+    total = sum(map(len, encoded))
+    for index in range(len(encoded) - 1, -1, -1):
         if total <= budget:
             break
-        code, tlv = kept[index]
-        if code not in UNDROPPABLE_OPTIONS:
-            total -= len(tlv)
-            del kept[index]
+        if encoded[index][0] not in UNDROPPABLE_OPTIONS:
+            total -= len(encoded.pop(index))
     if total > budget:
         raise MessageTooLarge(f"options that may not be dropped need {total} bytes, {budget} available")
-    return kept
+    return b"".join(encoded)
 
 
 def encode(message: DhcpMessage, *, max_size: int = MIN_MESSAGE_SIZE) -> bytes:
@@ -230,28 +230,39 @@ def encode(message: DhcpMessage, *, max_size: int = MIN_MESSAGE_SIZE) -> bytes:
     Options that do not fit are dropped from the end, never 53, 54, 1, 51 or 82; if those alone do not
     fit, MessageTooLarge is raised. `sname` and `file` are NUL padded, and cut to 64 and 128 bytes.
     """
-    header = _HEADER_WITH_COOKIE.pack(
-        message.op,
-        message.htype,
-        message.hlen,
-        message.hops,
-        message.xid,
-        message.secs,
-        message.flags,
-        int(message.ciaddr),
-        int(message.yiaddr),
-        int(message.siaddr),
-        int(message.giaddr),
-        message.chaddr,
-        message.sname,
-        message.file,
-        MAGIC_COOKIE,
+    out = bytearray(
+        _HEADER_WITH_COOKIE.pack(
+            message.op,
+            message.htype,
+            message.hlen,
+            message.hops,
+            message.xid,
+            message.secs,
+            message.flags,
+            int(message.ciaddr),
+            int(message.yiaddr),
+            int(message.siaddr),
+            int(message.giaddr),
+            message.chaddr,
+            message.sname,
+            message.file,
+            MAGIC_COOKIE,
+        )
     )
-    encoded = [(code, _encode_option(code, value)) for code, value in _ordered_options(message.options)]
-    budget = max(max_size, MIN_MESSAGE_SIZE) - OPTIONS_OFFSET - 1
-    if sum(len(tlv) for _, tlv in encoded) > budget:
-        encoded = _fit_options(encoded, budget)
-    body = b"".join([header, *(tlv for _, tlv in encoded), b"\xff"])
-    if len(body) < MIN_BOOTP_SIZE:
-        body += bytes(MIN_BOOTP_SIZE - len(body))
-    return body
+    for code, value in _options_in_wire_order(message.options):
+        size = len(value)
+        if size <= 255:
+            out.append(code)
+            out.append(size)
+            out += value
+        else:
+            out += _option_bytes(code, value)
+    out.append(OPTION_END)
+    limit = max(max_size, MIN_MESSAGE_SIZE)
+    if len(out) > limit:
+        options = _options_that_fit(message.options, limit - OPTIONS_OFFSET - 1)
+        out[OPTIONS_OFFSET:] = options
+        out.append(OPTION_END)
+    if len(out) < MIN_BOOTP_SIZE:
+        out += bytes(MIN_BOOTP_SIZE - len(out))
+    return bytes(out)
