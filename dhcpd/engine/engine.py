@@ -10,7 +10,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from ipaddress import IPv4Address
 
+from dhcpd.config.expressions import PacketView
 from dhcpd.config.model import Config, Host, Pool, Subnet
+from dhcpd.engine.billing import Billing
+from dhcpd.engine.classify import Classifier, Membership, packet_view
 from dhcpd.engine.hosts import HostIndex
 from dhcpd.engine.lease_index import LeaseIndex
 from dhcpd.engine.network import Segment, SubnetMap, find_segment, server_address
@@ -45,10 +48,12 @@ def format_mac(mac: bytes) -> str:
 class Request:
     """One request with what every handler needs: client identity, segment, our address, log prefix."""
 
-    __slots__ = ("message", "ingress", "segment", "server_ip", "client_id", "mac", "agent", "hosts", "via")
+    __slots__ = ("message", "ingress", "segment", "server_ip", "client_id", "mac", "agent", "hosts", "via",
+                 "packet", "memberships")
 
     def __init__(self, message: DhcpMessage, ingress: Ingress, segment: Segment, server_ip: IPv4Address,
-                 agent: dict[int, bytes], hosts: list[Host]) -> None:
+                 agent: dict[int, bytes], hosts: list[Host], packet: PacketView,
+                 memberships: tuple[Membership, ...]) -> None:
         self.message = message
         self.ingress = ingress
         self.segment = segment
@@ -58,6 +63,12 @@ class Request:
         self.agent = agent
         self.hosts = hosts
         self.via = str(message.giaddr) if message.giaddr != ZERO else ingress.ifname
+        self.packet = packet
+        self.memberships = memberships
+
+    @property
+    def classes(self) -> frozenset[str]:
+        return frozenset(m.client_class.name for m in self.memberships)
 
     @property
     def who(self) -> str:
@@ -92,12 +103,14 @@ class Engine:
         self.decline_probation = decline_probation
         self.config = config
         self.reservations: list[Host] = []
+        self.billing = Billing()
         self._apply(config, leases)
 
     def _apply(self, config: Config, leases: Iterable[Lease]) -> None:
         self.config = config
         self.subnets = SubnetMap(config)
         self.hosts = HostIndex([*config.hosts, *self.reservations])
+        self.classifier = Classifier(config.classes)
         self.leases = LeaseIndex([pool for subnet in config.subnets for pool in subnet.pools], leases)
 
     def reconfigure(self, config: Config) -> None:
@@ -129,8 +142,10 @@ class Engine:
         server_ip = server_address(segment, ingress)
         if server_ip is None:
             return Decision(drop_reason="no-server-address")
-        hosts = self.hosts.matching(message.options.get(OPTION_CLIENT_ID), message.chaddr)
-        request = Request(message, ingress, segment, server_ip, agent, hosts)
+        hosts = self.hosts.matching(message.options.get(OPTION_CLIENT_ID), message.chaddr,
+                                    agent.get(SUBOPTION_CIRCUIT_ID))
+        packet = packet_view(message, agent, known=bool(hosts))
+        request = Request(message, ingress, segment, server_ip, agent, hosts, packet, self.classifier.classify(packet))
         return handler(self, request, now)
 
     # -- DISCOVER ---------------------------------------------------------------------------------
@@ -156,6 +171,8 @@ class Engine:
         for lease in sorted(self.leases.client_leases(request.client_id, request.mac), key=lambda l: -l.expires):
             if lease.state not in (LeaseState.DECLINED, LeaseState.ABANDONED) and self._allowed(request, lease.ip):
                 return lease.ip
+        if self.billing.full(request.memberships, self.leases, now) is not None:
+            return None
         wanted = request.message.options.get(OPTION_REQUESTED_ADDRESS)
         if wanted is not None and len(wanted) == 4:
             address = IPv4Address(wanted)
@@ -184,18 +201,21 @@ class Engine:
         return self.leases.is_free(address, now) and not self.hosts.reserved_for_other(address, request.hosts)
 
     def _permitted(self, pool: Pool, request: Request) -> bool:
+        """isc's permit lists: any matching `deny` refuses; with `allow`s, one of them must match."""
         known = bool(request.hosts)
-        for verdict, what in pool.permits:
-            matches = (
-                what == "all clients"
-                or (what == "known-clients" and known)
-                or (what == "unknown-clients" and not known)
-            )
-            if matches:
-                return verdict == "allow"
-        if any(verdict == "allow" for verdict, _ in pool.permits):
-            return False  # a pool with allow lists admits only what they name
-        return pool.param("unknown-clients", True) or known
+        if not (pool.param("unknown-clients", True) or known):
+            return False
+        allows = [what for verdict, what in pool.permits if verdict == "allow"]
+        if any(verdict == "deny" and self._permit_matches(what, request) for verdict, what in pool.permits):
+            return False
+        return not allows or any(self._permit_matches(what, request) for what in allows)
+
+    @staticmethod
+    def _permit_matches(what: object, request: Request) -> bool:
+        if isinstance(what, tuple):  # ("members of", class name)
+            return what[1] in request.classes
+        return (what == "all clients" or (what == "known-clients" and bool(request.hosts))
+                or (what == "unknown-clients" and not request.hosts))
 
     # -- REQUEST ----------------------------------------------------------------------------------
 
@@ -234,12 +254,29 @@ class Engine:
             return Decision(drop_reason="unknown-lease", log=log)
         elif not self._allowed(request, address):
             return self._nak(request, address, log, "address not in a pool for this client")
+        renewing = lease is not None and request.owns(lease) and lease.state is LeaseState.ACTIVE and lease.expires > now
+        full = None if renewing else self.billing.full(request.memberships, self.leases, now)
+        if full is not None:
+            log[0] += f": lease limit of class {full.client_class.name} reached"
+            return Decision(drop_reason="lease-limit", log=log)
         scope, host = self._pool_scope(address), self._known_host(request)
         acked = self._lease_for(request, address, LeaseState.ACTIVE, now, self._lease_time(request, scope, host))
         self.leases.put(acked)
+        self.billing.bill(request.memberships, address)
         decision = self._answer(request, MessageType.ACK, address, scope, host, log)
         decision.persist.append(acked)
+        if self._scopes(request, scope, host).param("one-lease-per-client", False):
+            decision.persist += self._release_others(request, address, now)
         return decision
+
+    def _release_others(self, request: Request, kept: IPv4Address, now: float) -> list[Lease]:
+        """`one-lease-per-client`: the client's other active leases end when it takes a new one."""
+        released = []
+        for lease in self.leases.client_leases(request.client_id, request.mac):
+            if lease.ip != kept and lease.state is LeaseState.ACTIVE:
+                released.append(lease.copy(state=LeaseState.RELEASED, expires=now))
+                self.leases.put(released[-1])
+        return released
 
     def _is_ours(self, server_id: bytes, request: Request) -> bool:
         if len(server_id) != 4:
@@ -294,8 +331,9 @@ class Engine:
         message = request.message
         log = [f"DHCPINFORM from {message.ciaddr} via {request.via}"]
         subnet = self._subnet_of(message.ciaddr) or request.segment.subnets[0]
-        ctx = ReplyContext(message, MessageType.ACK, request.server_ip, ScopeStack(subnet, self._known_host(request)),
-                           subnet, host=self._known_host(request))
+        host = self._known_host(request)
+        ctx = ReplyContext(message, MessageType.ACK, request.server_ip, self._scopes(request, subnet, host), subnet,
+                           host=host)
         reply = build_reply(ctx)
         log.append(f"DHCPACK to {message.ciaddr} ({format_mac(request.mac)}) via {request.via}")
         return Decision(reply, reply_destination(message, reply, nak=False), request.server_ip, log=log)
@@ -304,7 +342,7 @@ class Engine:
 
     def _answer(self, request: Request, kind: MessageType, address: IPv4Address, scope, host: Host | None,
                 log: list[str]) -> Decision:
-        scopes = ScopeStack(scope, host)
+        scopes = self._scopes(request, scope, host)
         subnet = self._subnet_of(address)
         lease_time = self._lease_time(request, scope, host)
         ctx = ReplyContext(request.message, kind, request.server_ip, scopes, subnet, address, lease_time, host)
@@ -313,8 +351,12 @@ class Engine:
         log.append(f"{verb} {address} to {request.who} via {request.via}")
         return Decision(reply, reply_destination(request.message, reply, nak=False), request.server_ip, log=log)
 
+    def _scopes(self, request: Request, scope, host: Host | None) -> ScopeStack:
+        """host > classes > the address's scope chain, with the `if` branches that hold for this request."""
+        return ScopeStack(scope, host, [m.scope for m in request.memberships], request.packet)
+
     def _lease_time(self, request: Request, scope, host: Host | None = None) -> int:
-        scopes = ScopeStack(scope, host)
+        scopes = self._scopes(request, scope, host)
         default = scopes.param("default-lease-time", DEFAULT_LEASE_TIME)
         maximum = scopes.param("max-lease-time", max(MAX_LEASE_TIME, default))
         minimum = scopes.param("min-lease-time", 0)

@@ -5,12 +5,14 @@ options, boot parameters, host name, relay agent echo). Adding an option behavio
 from __future__ import annotations
 
 import struct
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from ipaddress import IPv4Address
 from typing import Any
 
+from dhcpd.config.expressions import PacketView, evaluate
 from dhcpd.config.model import Host, Scope, Subnet
+from dhcpd.engine.classify import with_conditionals
 from dhcpd.wire.message import BOOTREPLY, ZERO, DhcpMessage, MessageType
 
 OPTION_SUBNET_MASK = 1
@@ -28,15 +30,23 @@ PROTOCOL_OPTIONS = frozenset({0, 50, 51, 52, 53, 54, 55, 57, 58, 59, 61, 82, 255
 
 
 class ScopeStack:
-    """The scopes that apply to one reply, innermost first: host, class, pool, subnet, ..., global.
+    """The scopes that apply to one reply, innermost first: host, classes, pool, subnet, ..., global.
 
-    A host's own chain is searched up to (not including) the global scope, then the address's chain,
-    so that a global option never overrides a subnet's just because the host sits in the global scope.
+    A host's and a class's own chains are searched up to (not including) the global scope, then the
+    address's chain, so that a global option never overrides a subnet's just because the host sits in the
+    global scope. Given the request's PacketView, `if` branches that hold join in front of the scope they
+    were written in, and `option NAME = EXPR` values are computed for this request.
     """
 
-    def __init__(self, address_scope: Scope, host: Host | None = None) -> None:
-        host_scopes = [s for s in host.chain() if s.parent is not None] if host is not None else []
-        self.scopes: list[Scope] = host_scopes + list(address_scope.chain())
+    def __init__(self, address_scope: Scope, host: Host | None = None, classes: Iterable[Scope] = (),
+                 packet: PacketView | None = None) -> None:
+        own_scopes = [s for s in host.chain() if s.parent is not None] if host is not None else []
+        for class_scope in classes:
+            own_scopes += [s for s in class_scope.chain() if s.parent is not None and s not in own_scopes]
+        scopes = own_scopes + list(address_scope.chain())
+        self.packet = packet
+        self.scopes: list[Scope] = with_conditionals(scopes, packet) if packet is not None else scopes
+        self._options: dict[int, bytes] | None = None
 
     def param(self, name: str, default: Any = None) -> Any:
         for scope in self.scopes:
@@ -45,10 +55,18 @@ class ScopeStack:
         return default
 
     def options(self) -> dict[int, bytes]:
-        merged: dict[int, bytes] = {}
-        for scope in reversed(self.scopes):
-            merged.update(scope.options)
-        return merged
+        """Every option visible here, inner scopes overriding outer ones (a copy the caller may change)."""
+        if self._options is None:
+            merged: dict[int, bytes] = {}
+            for scope in reversed(self.scopes):
+                merged.update(scope.options)
+                if self.packet is not None:
+                    for code, expression in scope.option_expressions.items():
+                        value = evaluate(expression, self.packet)
+                        if isinstance(value, bytes):
+                            merged[code] = value
+            self._options = merged
+        return dict(self._options)
 
 
 @dataclass(slots=True)
