@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import logging
 import logging.handlers
 import os
 import sys
 import time
 
+from api.service import DEFAULT_API, ApiListenError, open_listener, serve_api
 from dhcpd.config.errors import ConfigError
 from dhcpd.config.parser import load
 from dhcpd.leases.store import DEFAULT_DB_URL, LeaseStore
@@ -38,6 +40,11 @@ def argument_parser() -> argparse.ArgumentParser:
     parser.add_argument("-pf", dest="pid_file", metavar="FILE")
     parser.add_argument("--db", dest="db_url", default=os.environ.get("DHCPD_DB_URL", DEFAULT_DB_URL),
                         metavar="URL", help=f"SQLAlchemy URL of the lease database (default {DEFAULT_DB_URL})")
+    parser.add_argument("--api", default=os.environ.get("DHCPD_API", DEFAULT_API), metavar="ADDR:PORT",
+                        help=f"REST API listener: ADDR:PORT, unix:PATH or off (default {DEFAULT_API})")
+    parser.add_argument("--api-token", default=os.environ.get("DHCPD_API_TOKEN"), metavar="TOKEN",
+                        help="bearer token for API changes, and for every API call on a non-loopback address "
+                             "(default: $DHCPD_API_TOKEN)")
     parser.add_argument("interfaces", nargs="*", help="serve only these interfaces")
     return parser
 
@@ -138,13 +145,19 @@ def main(argv: list[str] | None = None) -> int:
         import_lease_file(store, args.lease_file)
     if args.test_leases:
         return 0
+    try:
+        listener = open_listener(args.api, args.api_token)
+    except ApiListenError as error:
+        log.error("%s", error)
+        return 1
+    services = [] if listener is None else [functools.partial(serve_api, listener=listener, token=args.api_token)]
     if not (args.foreground or args.debug):
         daemonize()
     if args.pid_file:
         write_pid_file(args.pid_file)
     settings = Settings(args.config_file, args.db_url, frozenset(args.interfaces), args.lease_file, args.pid_file)
     try:
-        asyncio.run(serve(settings, config, store))
+        asyncio.run(serve(settings, config, store, *services))
     finally:
         store.close()
     return 0

@@ -16,6 +16,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
+from dhcpd.admin import reservation_hosts
 from dhcpd.config.errors import ConfigError
 from dhcpd.config.model import Config
 from dhcpd.config.parser import load
@@ -58,6 +59,7 @@ class Server:
 
     def __post_init__(self) -> None:
         self.engine = Engine(self.config, self.store.load_all())
+        self.engine.set_reservations(reservation_hosts(self.store.reservations.all()))
         self._stopped = asyncio.Event()
         self._tasks: set[asyncio.Task] = set()
 
@@ -101,18 +103,23 @@ class Server:
     def stop(self) -> None:
         self._stopped.set()
 
-    def reload(self) -> None:
-        """Re-read the configuration; on errors keep serving with the old one."""
+    def reload(self) -> ConfigError | None:
+        """Re-read the configuration; on errors keep serving with the old one and return them."""
         try:
             config = load(self.settings.config_file)
-        except (ConfigError, OSError) as error:
+        except OSError as error:
+            problem = ConfigError.at(self.settings.config_file, 0, error.strerror or str(error))
+            log.error("configuration not reloaded, keeping the old one:\n%s", problem)
+            return problem
+        except ConfigError as error:
             log.error("configuration not reloaded, keeping the old one:\n%s", error)
-            return
+            return error
         self.engine.reconfigure(config)
         self.config = config
         self.served.invalidate(self.engine.subnets)
         log.info("configuration reloaded from %s", self.settings.config_file)
         self._report_links()
+        return None
 
     def _link_changed(self, link: Link) -> None:
         self.served.invalidate()
