@@ -69,7 +69,8 @@ def run_perfdhcp(
     timeout: float = 60.0,
 ) -> PerfdhcpResult:
     """Run `num_requests` DORA exchanges at `rate`/s from `clients` distinct MACs (default: one per request)."""
-    argv = ["perfdhcp", "-4", "-l", local, "-r", str(rate), "-n", str(num_requests),
+    # -W: wait 1 s for replies still in flight when the last request is sent, else they count as drops
+    argv = ["perfdhcp", "-4", "-l", local, "-r", str(rate), "-n", str(num_requests), "-W", "1000000",
             "-R", str(clients or num_requests), str(server)]
     completed = namespace.run(argv, check=False, timeout=timeout)
     output = completed.stdout + completed.stderr
