@@ -1,5 +1,5 @@
 """The interface table: every link of the namespace with its kind, MAC, master, lower link, VLAN id and IPv4
-addresses, loaded from netlink and kept current from netlink events (pyroute2 decodes the messages).
+addresses, loaded from netlink and kept current from netlink events (decoded by dhcpd.net.netlink).
 
 Lookups are dictionary reads; no netlink call ever happens on the packet path. `attach(loop)` subscribes to
 link and IPv4 address events on a non-blocking netlink socket read by the event loop, so a VLAN, bridge or
@@ -17,15 +17,13 @@ from dataclasses import dataclass, field
 from ipaddress import IPv4Interface
 from typing import Callable
 
-from pyroute2.netlink.rtnl.marshal import MarshalRtnl
-
-from dhcpd.net.netlink import dump_ipv4_addresses, dump_links
+from dhcpd.net.netlink import (RTM_NEWADDR, RTM_NEWLINK, AddressMessage, LinkMessage, decode_messages,
+                               dump_ipv4_addresses, dump_links)
 
 log = logging.getLogger(__name__)
 
 RTMGRP_LINK = 0x1
 RTMGRP_IPV4_IFADDR = 0x10
-RTM_NEWLINK, RTM_DELLINK, RTM_NEWADDR, RTM_DELADDR = 16, 17, 20, 21
 IFF_UP = 0x1
 IFF_LOOPBACK = 0x8
 NETLINK_RECEIVE_BUFFER_BYTES = 8 * 1024 * 1024
@@ -47,34 +45,27 @@ class Link:
     addresses: list[IPv4Interface] = field(default_factory=list)
 
 
-def link_from_message(message) -> Link:
-    """A Link (without addresses) from an RTM_NEWLINK message (pyroute2 ifinfmsg)."""
-    flags = message["flags"]
-    kind = message.get_nested("IFLA_LINKINFO", "IFLA_INFO_KIND")
+def link_from_message(message: LinkMessage) -> Link:
+    """A Link (without addresses) from an RTM_NEWLINK message."""
+    flags = message.flags
+    kind = message.kind
     if kind is None:
         kind = "loopback" if flags & IFF_LOOPBACK else "device"
-    lower = message.get("IFLA_LINK")
+    lower: int | None = message.link
     # A veth's IFLA_LINK is its peer, not a device it is stacked on; with IFLA_LINK_NETNSID present the
     # index belongs to another namespace.
-    if lower == message["index"] or not lower or kind == "veth" or message.get("IFLA_LINK_NETNSID") is not None:
+    if lower == message.index or not lower or kind == "veth" or message.link_netnsid is not None:
         lower = None
-    mac_text = message.get("IFLA_ADDRESS")
     return Link(
-        index=message["index"],
-        name=message.get("IFLA_IFNAME"),
+        index=message.index,
+        name=message.name,
         kind=kind,
-        mac=bytes.fromhex(mac_text.replace(":", "")) if mac_text else b"",
+        mac=message.mac,
         up=bool(flags & IFF_UP),
-        master=message.get("IFLA_MASTER") or None,
+        master=message.master or None,
         lower=lower,
-        vlan_id=message.get_nested("IFLA_LINKINFO", "IFLA_INFO_DATA", "IFLA_VLAN_ID") if kind == "vlan" else None,
+        vlan_id=message.vlan_id if kind == "vlan" else None,
     )
-
-
-def address_from_message(message) -> IPv4Interface:
-    """The interface address of an RTM_NEWADDR/RTM_DELADDR message (IFA_LOCAL, which differs on point-to-point)."""
-    local = message.get("IFA_LOCAL") or message.get("IFA_ADDRESS")
-    return IPv4Interface(f"{local}/{message['prefixlen']}")
 
 
 class InterfaceTable:
@@ -87,7 +78,7 @@ class InterfaceTable:
         self._by_name: dict[str, Link] = {}
         self._events: socket.socket | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._marshal = MarshalRtnl()
+        self._vlan_devices: dict[tuple[int, int], Link] = {}
 
     def load(self) -> None:
         """Replace the table with a fresh dump of links and IPv4 addresses."""
@@ -95,10 +86,12 @@ class InterfaceTable:
         addresses = dump_ipv4_addresses()
         self._by_index = {link.index: link for link in links}
         self._by_name = {link.name: link for link in links}
+        self._vlan_devices = {(link.lower, link.vlan_id): link for link in links
+                              if link.vlan_id is not None and link.lower is not None}
         for message in addresses:
-            link = self._by_index.get(message["index"])
-            if link is not None:
-                link.addresses.append(address_from_message(message))
+            link = self._by_index.get(message.index)
+            if link is not None and message.interface is not None:
+                link.addresses.append(message.interface)
 
     def by_index(self, index: int) -> Link | None:
         return self._by_index.get(index)
@@ -108,6 +101,10 @@ class InterfaceTable:
 
     def links(self) -> list[Link]:
         return list(self._by_index.values())
+
+    def vlan_device(self, lower: int, vlan_id: int) -> Link | None:
+        """The kernel VLAN device with this id on the link with index `lower`, if there is one."""
+        return self._vlan_devices.get((lower, vlan_id))
 
     def served_link(self, ifindex: int) -> Link | None:
         """The link a frame received on `ifindex` is served as: a bridge port's bridge, a bond slave's bond."""
@@ -156,8 +153,8 @@ class InterfaceTable:
                 log.warning("netlink events were lost (ENOBUFS); reloading the interface table")
                 self._reload_and_announce()
                 continue
-            for message in self._marshal.parse(data):
-                self._apply(message)
+            for kind, message in decode_messages(data):
+                self._apply(kind, message)
 
     def _reload_and_announce(self) -> None:
         self.load()
@@ -165,16 +162,15 @@ class InterfaceTable:
             for link in self.links():
                 self.on_change(link)
 
-    def _apply(self, message) -> None:
-        kind = message["header"]["type"]
-        if kind in (RTM_NEWLINK, RTM_DELLINK):
+    def _apply(self, kind: int, message: LinkMessage | AddressMessage | None) -> None:
+        if isinstance(message, LinkMessage):
             # Bridge port state arrives as AF_BRIDGE link messages; a DELLINK of that family is a port leaving.
-            if message["family"] != socket.AF_UNSPEC:
+            if message.family != socket.AF_UNSPEC:
                 return
             changed = self._put_link(link_from_message(message)) if kind == RTM_NEWLINK else \
-                self._remove_link(message["index"])
-        elif kind in (RTM_NEWADDR, RTM_DELADDR):
-            changed = self._change_address(message, add=kind == RTM_NEWADDR)
+                self._remove_link(message.index)
+        elif isinstance(message, AddressMessage) and message.interface is not None:
+            changed = self._change_address(message.index, message.interface, add=kind == RTM_NEWADDR)
         else:
             return
         if changed is not None and self.on_change is not None:
@@ -186,21 +182,30 @@ class InterfaceTable:
             link.addresses = previous.addresses
             if self._by_name.get(previous.name) is previous:
                 del self._by_name[previous.name]
+            self._forget_vlan_device(previous)
         self._by_index[link.index] = link
         self._by_name[link.name] = link
+        if link.vlan_id is not None and link.lower is not None:
+            self._vlan_devices[(link.lower, link.vlan_id)] = link
         return link
 
     def _remove_link(self, index: int) -> Link | None:
         link = self._by_index.pop(index, None)
-        if link is not None and self._by_name.get(link.name) is link:
-            del self._by_name[link.name]
+        if link is not None:
+            if self._by_name.get(link.name) is link:
+                del self._by_name[link.name]
+            self._forget_vlan_device(link)
         return link
 
-    def _change_address(self, message, add: bool) -> Link | None:
-        link = self._by_index.get(message["index"])
+    def _forget_vlan_device(self, link: Link) -> None:
+        if link.vlan_id is not None and link.lower is not None \
+                and self._vlan_devices.get((link.lower, link.vlan_id)) is link:
+            del self._vlan_devices[(link.lower, link.vlan_id)]
+
+    def _change_address(self, index: int, address: IPv4Interface, add: bool) -> Link | None:
+        link = self._by_index.get(index)
         if link is None:
             return None
-        address = address_from_message(message)
         if add and address not in link.addresses:
             link.addresses.append(address)
         elif not add and address in link.addresses:
