@@ -15,7 +15,7 @@ from bench.run import LoadPlan, RunOutcome, run_once
 from bench.servers import SERVER_KINDS
 
 FULL_PLAN = LoadPlan(ceiling=8000, seconds=3, max_steps=8, clients=50_000)
-QUICK_PLAN = LoadPlan(ceiling=100, seconds=2, max_steps=1, clients=1000)
+QUICK_PLAN = LoadPlan(ceiling=100, seconds=2, max_steps=3, clients=1000)
 LEGEND = ("offered/s: highest perfdhcp rate with < 1% of DISCOVERs left without an ACK; DORA/s done: ACKs per "
           "second at that rate; OFFER/ACK p50/p99: per-exchange delays from perfdhcp -x t timestamps; CPU: server "
           "utime+stime per completed DORA; start s: launch to first OFFER on the last link; medians over runs.")
@@ -33,7 +33,7 @@ def parse_arguments(argv: list[str]) -> argparse.Namespace:
                         help="comma-separated link counts, e.g. 1,1000,4000 (default: 1)")
     parser.add_argument("--reps", type=int, default=3, help="fresh starts per server and link count (default 3)")
     parser.add_argument("--quick", action="store_true",
-                        help="smoke size: 1 link, 1 rep, one step of 200 exchanges")
+                        help="smoke size: 1 link, 1 rep, steps of 200 exchanges (at most 3)")
     parser.add_argument("--json", metavar="OUT", help="also write rows, ratios and every step as JSON")
     arguments = parser.parse_args(argv)
     unknown = [name for name in arguments.servers if name not in SERVER_KINDS]
