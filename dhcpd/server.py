@@ -20,24 +20,31 @@ from dhcpd.admin import reservation_hosts
 from dhcpd.config.errors import ConfigError
 from dhcpd.config.model import Config
 from dhcpd.config.parser import load
+from dhcpd.decline_guard import DEFAULT_MAX_FRACTION, DEFAULT_PER_MAC, DeclineGuard
 from dhcpd.engine.engine import Engine
+from dhcpd.engine.probe import ProbeFirst
 from dhcpd.engine.types import Decision, Ingress
 from dhcpd.leases.group_commit import GroupCommitter
 from dhcpd.leases.store import LeaseStore
 from dhcpd.links import ServedLinks
 from dhcpd.net.guard import open_guard_socket
 from dhcpd.net.interfaces import InterfaceTable, Link
+from dhcpd.net.ping import Pinger
 from dhcpd.net.rawsock import PACKET_OTHERHOST, PACKET_OUTGOING, open_packet_socket, receive
 from dhcpd.net.transmit import Transmitter
+from dhcpd.notify import notify
+from dhcpd.ratelimit import Rate, RequestLimits
 from dhcpd.stats import Stats
 from dhcpd.wire.codec import MalformedPacket, decode, encode, reply_size_limit
 from dhcpd.wire.frame import BadFrame, decode_frame
-from dhcpd.wire.message import DhcpMessage
+from dhcpd.wire.message import DhcpMessage, MessageType
 
 log = logging.getLogger("dhcpd")
 
 FRAMES_PER_WAKEUP = 256        # bound the work done per readable event so timers and the API keep running
 RECLAIM_INTERVAL = 5.0         # seconds between sweeps of expired leases
+RECLAIM_BATCH = 2000           # leases expired per step of a sweep, so a mass expiry never stalls the loop
+DEFAULT_RATE_LIMIT_MAC = Rate(50, 1.0)
 
 
 @dataclass
@@ -47,6 +54,10 @@ class Settings:
     interfaces: frozenset[str] = frozenset()
     lease_file: str | None = None
     pid_file: str | None = None
+    rate_limit_mac: Rate | None = DEFAULT_RATE_LIMIT_MAC
+    rate_limit_link: Rate | None = None
+    decline_limit_mac: Rate | None = DEFAULT_PER_MAC
+    decline_max_fraction: float = DEFAULT_MAX_FRACTION
 
 
 @dataclass
@@ -60,6 +71,9 @@ class Server:
     def __post_init__(self) -> None:
         self.engine = Engine(self.config, self.store.load_all())
         self.engine.set_reservations(reservation_hosts(self.store.reservations.all()))
+        self.limits = RequestLimits(self.settings.rate_limit_mac, self.settings.rate_limit_link)
+        self.declines = DeclineGuard(self.settings.decline_max_fraction, self.settings.decline_limit_mac)
+        self.declines.track(self.engine, self.engine.leases)
         self._stopped = asyncio.Event()
         self._tasks: set[asyncio.Task] = set()
 
@@ -78,6 +92,7 @@ class Server:
         self.transmitter = Transmitter(self.packet_socket, self.guard_socket, self.table)
         self.committer = GroupCommitter(self.store)
         self.committer.start()
+        self.pinger = self._open_pinger(loop)
         loop.add_reader(self.packet_socket.fileno(), self._on_readable)
         loop.add_signal_handler(signal.SIGHUP, self.reload)
         for stop_signal in (signal.SIGTERM, signal.SIGINT):
@@ -85,9 +100,11 @@ class Server:
         background = [loop.create_task(self._reclaim_forever())]
         background += [loop.create_task(service(self)) for service in services]
         log.info("Server starting service.")
+        notify("READY=1\nSTATUS=serving")
         try:
             await self._stopped.wait()
         finally:
+            notify("STOPPING=1")
             for task in background:
                 task.cancel()
             await asyncio.gather(*background, return_exceptions=True)
@@ -98,6 +115,8 @@ class Server:
             self.table.detach()
             self.packet_socket.close()
             self.guard_socket.close()
+            if self.pinger is not None:
+                self.pinger.close()
             log.info("Server stopped.")
 
     def stop(self) -> None:
@@ -169,22 +188,64 @@ class Server:
         kind = message.message_type
         self.stats.received[f"DHCP{kind.name}" if kind is not None else "BOOTP"] += 1
         self.stats.link(ingress.ifname).requests += 1
+        now = time.time()
+        refusal = self._over_limit(message, ingress, now)
+        if refusal is not None:
+            self.stats.drop(refusal, ingress.ifname)
+            return
         try:
-            decision = self.engine.handle(message, ingress, time.time())
+            decision = self.engine.handle(message, ingress, now)
         except Exception:  # a bug must cost one packet, never the server
             log.exception("internal error handling a packet from %s", ingress.ifname)
             self.stats.drop("internal-error", ingress.ifname)
             return
+        if kind is MessageType.DECLINE:
+            self.declines.record(self.engine, decision.persist)
+        self.carry_out(message, decision, ingress)
+
+    def carry_out(self, message: DhcpMessage, decision: Decision, ingress: Ingress) -> None:
+        """Log, count, probe (ping-check), commit and send what the engine decided."""
         for line in decision.log:
             log.info("%s", line)
         if decision.drop_reason is not None:
             self.stats.drop(decision.drop_reason, ingress.ifname)
-        if decision.persist:
+        if isinstance(decision, ProbeFirst):
+            task = asyncio.get_running_loop().create_task(self._probe_then_carry_out(message, decision, ingress))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        elif decision.persist:
             task = asyncio.get_running_loop().create_task(self._commit_then_send(message, decision, ingress))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
         elif decision.reply is not None:
             self._send(message, decision, ingress)
+
+    def _open_pinger(self, loop: asyncio.AbstractEventLoop) -> Pinger | None:
+        try:
+            pinger = Pinger()
+        except OSError as error:
+            log.warning("ping-check disabled, no ICMP socket: %s", error)
+            return None
+        pinger.attach(loop)
+        return pinger
+
+    async def _probe_then_carry_out(self, message: DhcpMessage, probe: ProbeFirst, ingress: Ingress) -> None:
+        answered = self.pinger is not None and await self.pinger.answered(probe.address, probe.timeout)
+        try:
+            decision = self.engine.probe_result(message, ingress, probe.address, answered, time.time())
+        except Exception:
+            log.exception("internal error after probing %s", probe.address)
+            self.stats.drop("internal-error", ingress.ifname)
+            return
+        self.carry_out(message, decision, ingress)
+
+    def _over_limit(self, message: DhcpMessage, ingress: Ingress, now: float) -> str | None:
+        """The drop reason when a rate limit or the DECLINE guard refuses the message, else None."""
+        monotonic_now = time.monotonic()
+        refusal = self.limits.refusal(message, ingress, monotonic_now)
+        if refusal is None and message.message_type is MessageType.DECLINE:
+            refusal = self.declines.refusal(message, self.engine, now, monotonic_now)
+        return refusal
 
     async def _commit_then_send(self, request: DhcpMessage, decision: Decision, ingress: Ingress) -> None:
         try:
@@ -208,12 +269,22 @@ class Server:
     async def _reclaim_forever(self) -> None:
         while True:
             await asyncio.sleep(RECLAIM_INTERVAL)
-            expired = self.engine.leases.reclaim(time.time())
+            await self.reclaim_expired(time.time())
+
+    async def reclaim_expired(self, now: float) -> None:
+        """Expire the leases due at `now` in steps of at most RECLAIM_BATCH, letting packets through between
+        steps, and record each step in the database."""
+        while True:
+            expired = self.engine.leases.reclaim(now, limit=RECLAIM_BATCH)
             if expired:
                 try:
                     await self.committer.persist(expired)
                 except Exception as error:
                     log.error("expired leases not recorded (they stay expired in memory): %s", error)
+            due = self.engine.leases.next_expiry()
+            if due is None or due > now:
+                return
+            await asyncio.sleep(0)
 
 
 def write_pid_file(path: str) -> None:

@@ -17,6 +17,7 @@ from dhcpd.engine.classify import Classifier, Membership, packet_view
 from dhcpd.engine.hosts import HostIndex
 from dhcpd.engine.lease_index import LeaseIndex
 from dhcpd.engine.network import Segment, SubnetMap, find_segment, server_address
+from dhcpd.engine.probe import ProbeFirst, ping_timeout
 from dhcpd.engine.reply import NAK_STEPS, ReplyContext, ScopeStack, build_reply
 from dhcpd.engine.types import Decision, Destination, DestinationKind, Ingress
 from dhcpd.leases.record import Lease, LeaseState
@@ -36,6 +37,7 @@ DEFAULT_LEASE_TIME = 43200     # isc-dhcpd's defaults
 MAX_LEASE_TIME = 86400
 OFFER_HOLD = 60                # seconds an offered address stays reserved for its client
 DECLINE_PROBATION = 86400      # seconds a declined address stays out of use
+ABANDON_LEASE_TIME = 86400     # isc's default abandon-lease-time: an address that answered a ping
 BROADCAST = IPv4Address("255.255.255.255")
 CLIENT_PORT = 68
 SERVER_PORT = 67
@@ -162,9 +164,26 @@ class Engine:
             log.append(f"DHCPDISCOVER from {request.who} via {request.via}: network {network}: no free leases")
             return Decision(drop_reason="no-free-leases", log=log)
         current = self.leases.get(address)
+        new_to_client = current is None or not request.owns(current)
         if current is None or current.state is not LeaseState.ACTIVE or current.expires <= now:
             self.leases.put(self._lease_for(request, address, LeaseState.OFFERED, now, self.offer_hold))
-        return self._answer(request, MessageType.OFFER, address, self._pool_scope(address), self._known_host(request), log)
+        scope, host = self._pool_scope(address), self._known_host(request)
+        scopes = self._scopes(request, scope, host)
+        if new_to_client and scopes.param("ping-check", False):
+            timeout = ping_timeout(scopes.param("ping-timeout"), scopes.param("ping-timeout-ms"))
+            return ProbeFirst(log=log, address=address, timeout=timeout)
+        return self._answer(request, MessageType.OFFER, address, scope, host, log)
+
+    def probe_result(self, message: DhcpMessage, ingress: Ingress, address: IPv4Address, answered: bool,
+                     now: float) -> Decision:
+        """The outcome of a `ProbeFirst`: the offer, or (like isc-dhcpd) the address abandoned and no reply;
+        the client's next DISCOVER gets another address."""
+        if not answered:
+            return self.handle(message, ingress, now)
+        abandoned = Lease(ip=address, state=LeaseState.ABANDONED, starts=now, expires=now + ABANDON_LEASE_TIME)
+        self.leases.put(abandoned)
+        return Decision(persist=[abandoned], drop_reason="pinged-before-offer",
+                        log=[f"Abandoning IP address {address}: pinged before offer"])
 
     def _choose_address(self, request: Request, now: float) -> IPv4Address | None:
         """The client's own lease on this segment, else the address it asked for, else a free one."""

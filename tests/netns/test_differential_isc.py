@@ -6,6 +6,8 @@ DISCOVER then REQUEST; the offers and acks must agree on message type, yiaddr, s
 option. Probes cover fixed hosts by MAC and by client identifier, classes by vendor class and by MAC
 prefix with pool permits, a relayed request with circuit-id inside an `if` block, a shared network reached
 through its second subnet, and user-defined options 121 and 150 asked for in the parameter request list.
+A second configuration turns `ping-check` on over a range whose first address the probe namespace holds:
+both servers must abandon it, leave that DISCOVER unanswered, and offer the next address to the retry.
 
 One documented difference: this server always sends T1 (58) and T2 (59), at the RFC 2131 4.4.5 values a
 client would assume anyway (lease/2, lease*7/8); isc-dhcpd leaves them out unless configured. The test
@@ -183,11 +185,11 @@ def without_default_timers(ours: dict | None, theirs: dict | None) -> dict | Non
     return {**ours, "options": options}
 
 
-def run_probes(prober_namespace) -> dict[str, dict]:
+def run_probes(prober_namespace, probes: list[Probe]) -> dict[str, dict]:
     prober = Prober(prober_namespace)
     results = {}
     try:
-        for probe in PROBES:
+        for probe in probes:
             offer = prober.exchange(probe, MessageType.DISCOVER, {})
             ack = None
             if offer is not None:
@@ -201,13 +203,42 @@ def run_probes(prober_namespace) -> dict[str, dict]:
 def test_same_answers_as_isc_dhcpd(netns):
     isc_server, isc_prober = site(netns)
     isc = start_isc_dhcpd(isc_server, CONFIG, ["s0"])
-    expected = run_probes(isc_prober)
+    expected = run_probes(isc_prober, PROBES)
     isc.stop()
     ours_server, ours_prober = site(netns)
     ours = start_server(ours_server, CONFIG, ["s0"])
-    got = run_probes(ours_prober)
+    got = run_probes(ours_prober, PROBES)
     assert all(result["ack"] is not None for result in expected.values()), (expected, isc.log())
     for probe in PROBES:
         for step in ("offer", "ack"):
             theirs = expected[probe.name][step]
             assert without_default_timers(got[probe.name][step], theirs) == theirs, (probe.name, step, ours.log())
+
+
+PING_CONFIG = """
+authoritative;
+ddns-update-style none;
+ping-check true;
+ping-timeout 1;
+subnet 10.60.1.0 netmask 255.255.255.0 {
+  range 10.60.1.2 10.60.1.9;
+}
+"""
+
+
+def test_ping_check_skips_an_address_in_use_like_isc_dhcpd(netns):
+    tries = [Probe("first try", "02:60:00:00:00:06"), Probe("retry", "02:60:00:00:00:06")]
+    isc_server, isc_prober = site(netns)
+    isc = start_isc_dhcpd(isc_server, PING_CONFIG, ["s0"])
+    expected = run_probes(isc_prober, tries)
+    isc.stop()
+    ours_server, ours_prober = site(netns)
+    ours = start_server(ours_server, PING_CONFIG, ["s0"])
+    got = run_probes(ours_prober, tries)
+    for log in (isc.log(), ours.log()):
+        assert "Abandoning IP address 10.60.1.2: pinged before offer" in log
+    assert expected["first try"]["offer"] is None and got["first try"]["offer"] is None
+    isc_retry, our_retry = expected["retry"], got["retry"]
+    assert isc_retry["offer"]["yiaddr"] == IPv4Address("10.60.1.3"), isc.log()
+    for step in ("offer", "ack"):
+        assert without_default_timers(our_retry[step], isc_retry[step]) == isc_retry[step], ours.log()

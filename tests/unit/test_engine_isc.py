@@ -10,6 +10,7 @@ import pytest
 
 from dhcpd.config.parser import parse_text
 from dhcpd.engine.engine import Engine
+from dhcpd.engine.probe import ProbeFirst
 from dhcpd.engine.types import Ingress
 from dhcpd.leases.record import LeaseState
 from dhcpd.wire.message import DhcpMessage, MessageType
@@ -299,3 +300,43 @@ def test_not_authoritative_ignores_a_request_for_a_foreign_address():
     engine = engine_for("subnet 10.5.1.0 netmask 255.255.255.0 { range 10.5.1.10 10.5.1.19; }\n")
     decision = request(engine, mac(1), IPv4Address("10.9.9.9"))
     assert decision.reply is None and decision.drop_reason == "not-authoritative"
+
+
+PING = SUBNET_HEAD + "  range 10.5.1.10 10.5.1.19;\n  ping-check true;\n  ping-timeout 2;\n}\n"
+
+
+def test_ping_check_asks_to_probe_a_new_address_before_offering():
+    decision = discover(engine_for(PING), mac(1))
+    assert isinstance(decision, ProbeFirst) and decision.reply is None
+    assert decision.address == IPv4Address("10.5.1.10") and decision.timeout == 2.0
+
+
+def test_silent_probe_gives_the_offer_and_no_second_probe():
+    engine = engine_for(PING)
+    probe = discover(engine, mac(1))
+    message = DhcpMessage(xid=1, chaddr=mac(1), options={53: bytes([MessageType.DISCOVER])})
+    offer = engine.probe_result(message, LINK, probe.address, False, NOW)
+    assert not isinstance(offer, ProbeFirst) and offer.reply.yiaddr == probe.address
+    assert discover(engine, mac(1)).reply.yiaddr == probe.address
+
+
+def test_answered_probe_abandons_the_address_without_reply_and_the_retry_gets_the_next():
+    engine = engine_for(PING)
+    probe = discover(engine, mac(1))
+    message = DhcpMessage(xid=1, chaddr=mac(1), options={53: bytes([MessageType.DISCOVER])})
+    abandoned = engine.probe_result(message, LINK, probe.address, True, NOW)
+    assert abandoned.reply is None and abandoned.drop_reason == "pinged-before-offer"
+    assert [(lease.ip, lease.state) for lease in abandoned.persist] == [(probe.address, LeaseState.ABANDONED)]
+    assert abandoned.log == [f"Abandoning IP address {probe.address}: pinged before offer"]
+    assert discover(engine, mac(1)).address == IPv4Address("10.5.1.11")
+    assert discover(engine, mac(2)).address == IPv4Address("10.5.1.12")
+
+
+def test_no_probe_without_ping_check_or_for_the_clients_own_address():
+    assert not isinstance(discover(engine_for(PING.replace("true", "false")), mac(1)), ProbeFirst)
+    engine = engine_for(PING)
+    probe = discover(engine, mac(1))
+    message = DhcpMessage(xid=1, chaddr=mac(1), options={53: bytes([MessageType.DISCOVER])})
+    engine.probe_result(message, LINK, probe.address, False, NOW)
+    request(engine, mac(1), probe.address)
+    assert discover(engine, mac(1)).reply.yiaddr == probe.address
