@@ -215,6 +215,66 @@ def test_same_answers_as_isc_dhcpd(netns):
             assert without_default_timers(got[probe.name][step], theirs) == theirs, (probe.name, step, ours.log())
 
 
+EXPRESSION_CONFIG = """
+authoritative;
+default-lease-time 600;
+max-lease-time 600;
+ddns-update-style none;
+ping-check false;
+class "allocation" {
+  match pick-first-value(option dhcp-client-identifier, hardware);
+}
+subclass "allocation" "cid-9";
+subclass "allocation" 1:02:60:00:00:00:21 { option domain-name "by-mac.test"; }
+subnet 10.60.1.0 netmask 255.255.255.0 {
+  option routers 10.60.1.1;
+  option host-name = concat("h-", binary-to-ascii(16, 8, "-", substring(hardware, 4, 3)));
+  pool { range 10.60.1.10 10.60.1.19; allow members of "allocation"; }
+  pool { range 10.60.1.20 10.60.1.29; allow known-clients; deny members of "allocation"; }
+  pool { range 10.60.1.30 10.60.1.39; allow unknown-clients; deny members of "allocation"; }
+}
+if option vendor-class-identifier ~~ "^android" {
+  option domain-name "phone.test";
+} elsif exists agent.remote-id and not known {
+  option domain-name "remote.test";
+} else {
+  option domain-name "other.test";
+}
+subnet 10.60.2.0 netmask 255.255.255.0 {
+  range 10.60.2.10 10.60.2.19;
+}
+host known-box { hardware ethernet 02:60:00:00:00:22; }
+"""
+EXPRESSION_PROBES = [
+    Probe("subclass by client id", "02:60:00:00:00:20", {61: b"cid-9"}),
+    Probe("subclass by MAC with its own option", "02:60:00:00:00:21"),
+    Probe("known client without fixed address", "02:60:00:00:00:22"),
+    Probe("unknown client, case-insensitive regex", "02:60:00:00:00:23", {60: b"ANDROID-dhcp-13"}),
+    Probe("relayed with remote-id", "02:60:00:00:00:24", {82: agent(b"p1", b"rem")}, IPv4Address("10.60.2.1")),
+]
+
+
+def test_expressions_subclasses_and_known_clients_like_isc_dhcpd(netns):
+    isc_server, isc_prober = site(netns)
+    isc = start_isc_dhcpd(isc_server, EXPRESSION_CONFIG, ["s0"])
+    expected = run_probes(isc_prober, EXPRESSION_PROBES)
+    isc.stop()
+    ours_server, ours_prober = site(netns)
+    ours = start_server(ours_server, EXPRESSION_CONFIG, ["s0"])
+    got = run_probes(ours_prober, EXPRESSION_PROBES)
+    assert all(result["ack"] is not None for result in expected.values()), (expected, isc.log())
+    domain_names = {name: result["ack"]["options"].get(15) for name, result in expected.items()}
+    assert domain_names == {"subclass by client id": b"other.test", "subclass by MAC with its own option": b"by-mac.test",
+                            "known client without fixed address": b"other.test",
+                            "unknown client, case-insensitive regex": b"phone.test",
+                            "relayed with remote-id": b"remote.test"}
+    assert expected["subclass by client id"]["ack"]["options"][12] == b"h-0-0-20"
+    for probe in EXPRESSION_PROBES:
+        for step in ("offer", "ack"):
+            theirs = expected[probe.name][step]
+            assert without_default_timers(got[probe.name][step], theirs) == theirs, (probe.name, step, ours.log())
+
+
 PING_CONFIG = """
 authoritative;
 ddns-update-style none;
