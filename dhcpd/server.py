@@ -34,6 +34,7 @@ from dhcpd.net.rawsock import PACKET_OTHERHOST, PACKET_OUTGOING, open_packet_soc
 from dhcpd.net.transmit import Transmitter
 from dhcpd.notify import notify
 from dhcpd.ratelimit import Rate, RequestLimits
+from dhcpd.packetlog import PacketLog, Writer, stderr_writer
 from dhcpd.stats import Stats
 from dhcpd.wire.codec import MalformedPacket, decode, encode, reply_size_limit
 from dhcpd.wire.frame import BadFrame, decode_frame
@@ -58,6 +59,7 @@ class Settings:
     rate_limit_link: Rate | None = None
     decline_limit_mac: Rate | None = DEFAULT_PER_MAC
     decline_max_fraction: float = DEFAULT_MAX_FRACTION
+    log_writer: Writer = field(default_factory=stderr_writer)
 
 
 @dataclass
@@ -76,6 +78,7 @@ class Server:
         self.declines.track(self.engine, self.engine.leases)
         self._stopped = asyncio.Event()
         self._tasks: set[asyncio.Task] = set()
+        self.packet_log = PacketLog(self.settings.log_writer)
 
     # -- lifecycle --------------------------------------------------------------------------------
 
@@ -112,6 +115,7 @@ class Server:
             if self._tasks:
                 await asyncio.gather(*self._tasks, return_exceptions=True)
             await self.committer.stop()
+            self.packet_log.flush()
             self.table.detach()
             self.packet_socket.close()
             self.guard_socket.close()
@@ -205,8 +209,10 @@ class Server:
 
     def carry_out(self, message: DhcpMessage, decision: Decision, ingress: Ingress) -> None:
         """Log, count, probe (ping-check), commit and send what the engine decided."""
-        for line in decision.log:
-            log.info("%s", line)
+        if decision.log:
+            if not self.packet_log.pending:
+                asyncio.get_running_loop().call_soon(self.packet_log.flush)
+            self.packet_log.extend(decision.log)
         if decision.drop_reason is not None:
             self.stats.drop(decision.drop_reason, ingress.ifname)
         if isinstance(decision, ProbeFirst):
