@@ -145,10 +145,13 @@ class LeaseIndex:
         lease = self.by_ip.get(ip)
         return lease is None or lease.state in REUSABLE or (lease.state in TIMED and lease.expires <= now)
 
-    def reclaim(self, now: float) -> list[Lease]:
-        """Expire every lease whose time has passed; returns the changed leases (to persist)."""
+    def reclaim(self, now: float, limit: int | None = None) -> list[Lease]:
+        """Expire the leases whose time has passed, at most `limit` expiry entries (None: all); returns the
+        changed leases (to persist). A bounded call keeps a mass expiry from stalling the packet path."""
         changed: list[Lease] = []
-        while self._expiries and self._expiries[0][0] <= now:
+        while self._expiries and self._expiries[0][0] <= now and (limit is None or limit > 0):
+            if limit is not None:
+                limit -= 1
             expires, value = heapq.heappop(self._expiries)
             ip = IPv4Address(value)
             lease = self.by_ip.get(ip)
@@ -160,6 +163,10 @@ class LeaseIndex:
             if lease.state is not LeaseState.OFFERED:  # offers were never written to the database
                 changed.append(expired)
         return changed
+
+    def next_expiry(self) -> float | None:
+        """The earliest end time still waiting to be reclaimed (it may belong to a lease replaced since)."""
+        return self._expiries[0][0] if self._expiries else None
 
     def _mark_freed(self, ip: IPv4Address) -> None:
         state = self.pool_of(ip)
