@@ -20,6 +20,7 @@ from api.service import DEFAULT_API, ApiListenError, open_listener, serve_api
 from dhcpd.config.errors import ConfigError
 from dhcpd.config.parser import load
 from dhcpd.leases.store import DEFAULT_DB_URL, LeaseStore
+from dhcpd.ratelimit import Rate, parse_rate
 from dhcpd.server import Settings, serve, write_pid_file
 
 DEFAULT_CONFIG = "/etc/dhcp/dhcpd.conf"
@@ -45,8 +46,38 @@ def argument_parser() -> argparse.ArgumentParser:
     parser.add_argument("--api-token", default=os.environ.get("DHCPD_API_TOKEN"), metavar="TOKEN",
                         help="bearer token for API changes, and for every API call on a non-loopback address "
                              "(default: $DHCPD_API_TOKEN)")
+    add_abuse_limits(parser)
     parser.add_argument("interfaces", nargs="*", help="serve only these interfaces")
     return parser
+
+
+def rate_argument(text: str) -> Rate | None:
+    try:
+        return parse_rate(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def percent_argument(text: str) -> float:
+    try:
+        value = float(text.rstrip("%")) / 100
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a percentage") from None
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not between 0% and 100%")
+    return value
+
+
+def add_abuse_limits(parser: argparse.ArgumentParser) -> None:
+    """Rate limits (N/s, N/m, N/h or off) and the DECLINE guard; README.md, "Limits against abuse"."""
+    parser.add_argument("--rate-limit-mac", type=rate_argument, default="50/s", metavar="RATE",
+                        help="requests per client MAC (default 50/s)")
+    parser.add_argument("--rate-limit-link", type=rate_argument, default="off", metavar="RATE",
+                        help="requests per link: interface, VLAN and relay address (default off)")
+    parser.add_argument("--decline-limit-mac", type=rate_argument, default="10/h", metavar="RATE",
+                        help="DHCPDECLINEs per client MAC (default 10/h)")
+    parser.add_argument("--decline-limit", type=percent_argument, default="25%", metavar="PERCENT",
+                        help="most of a subnet's pool addresses that may be declined at once (default 25%%)")
 
 
 def export_parser() -> argparse.ArgumentParser:
@@ -155,9 +186,20 @@ def main(argv: list[str] | None = None) -> int:
         daemonize()
     if args.pid_file:
         write_pid_file(args.pid_file)
-    settings = Settings(args.config_file, args.db_url, frozenset(args.interfaces), args.lease_file, args.pid_file)
+    settings = Settings(args.config_file, args.db_url, frozenset(args.interfaces), args.lease_file, args.pid_file,
+                        rate_limit_mac=args.rate_limit_mac, rate_limit_link=args.rate_limit_link,
+                        decline_limit_mac=args.decline_limit_mac, decline_max_fraction=args.decline_limit)
     try:
         asyncio.run(serve(settings, config, store, *services))
     finally:
         store.close()
+        if args.pid_file:
+            remove_pid_file(args.pid_file)
     return 0
+
+
+def remove_pid_file(path: str) -> None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
