@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from ipaddress import IPv4Address, IPv4Network
 
-from dhcpd.config import checks, statements as st
+from dhcpd.config import checks, statements as st, trunks
 from dhcpd.config.catalog import OptionCatalog
 from dhcpd.config.errors import ConfigError, ConfigProblem
 from dhcpd.config.expressions import OptionValue, parse_expression
@@ -57,6 +57,7 @@ class _Reader:
             self.statement_or_problem(self.config.root)
         self.problems += checks.place_shared_pools(self.shared_pools)
         self.problems += checks.check_subnets_and_ranges(self.config)
+        self.problems += trunks.collect_trunk_vlans(self.config)[1]
         self.catalog.assemble_vendor_options(self.scopes)
         if self.problems:
             raise ConfigError(sorted(self.problems, key=lambda problem: (problem.file != self.config.source,
@@ -458,5 +459,5 @@ class _Reader:
         "shared-network": shared_network, "subnet": subnet, "group": group, "pool": pool, "range": range,
         "host": host, "hardware": hardware, "fixed-address": fixed_address,
         "class": client_class, "match": match, "spawn": spawn, "lease": lease_limit, "subclass": subclass,
-        "if": conditional,
+        "if": conditional, "trunk": trunks.parse_trunk,
     }

@@ -15,7 +15,7 @@ BOOLEAN_PARAMS = frozenset({
     "always-broadcast", "always-reply-rfc1048", "stash-agent-options", "echo-client-id", "ignore-client-uids",
     "use-lease-addr-for-default-route",
 })
-ADDRESS_PARAMS = frozenset({"next-server", "server-identifier", "local-address"})
+ADDRESS_PARAMS = frozenset({"next-server", "server-identifier", "local-address", "server-address"})
 TEXT_PARAMS = frozenset({"filename", "server-name", "lease-file-name", "pid-file-name", "vendor-option-space"})
 
 # Accepted and recorded in Config.notes: they only matter for features this server does not have
@@ -52,4 +52,6 @@ PLACEMENT = {
     "match": {CLASS},
     "spawn": {CLASS},
     "lease": {CLASS},
+    "trunk": {GLOBAL},              # dhcpd.config.trunks
+    "server-address": {SUBNET},
 }
