@@ -44,7 +44,7 @@ log = logging.getLogger("dhcpd")
 
 FRAMES_PER_WAKEUP = 256        # bound the work done per readable event so timers and the API keep running
 RECLAIM_INTERVAL = 5.0         # seconds between sweeps of expired leases
-RECLAIM_BATCH = 2000           # leases expired per step of a sweep, so a mass expiry never stalls the loop
+RECLAIM_BATCH = 500            # leases expired per step of a sweep, so a mass expiry never stalls the loop
 DEFAULT_RATE_LIMIT_MAC = Rate(50, 1.0)
 
 
