@@ -19,6 +19,7 @@ DEFAULT_DB_URL = "sqlite:////var/lib/pydhcpd/leases.sqlite"
 MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 SQLITE_CACHE_KIB = 65_536   # page cache per connection; index updates of large imports stay in memory
+CONNECT_TIMEOUT_SECONDS = 5  # a server database that does not answer fails one batch, not the whole loop
 
 
 def _set_sqlite_pragmas(dbapi_connection, _connection_record) -> None:
@@ -36,7 +37,8 @@ def create_db_engine(url: str) -> Engine:
     """An engine for `url`; for an SQLite file, its folder is created and the durability pragmas are set."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True)
+        # pre-ping: after the database restarted, the next batch gets a fresh connection instead of a dead one
+        return create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": CONNECT_TIMEOUT_SECONDS})
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url, connect_args={"check_same_thread": False})

@@ -3,7 +3,9 @@
 A DHCPACK may leave only once its lease is durable, and a durable commit costs an fsync. The committer lets
 every caller wait for its own leases while one worker thread commits, and the next transaction carries
 everything that arrived during the previous one, so throughput grows with the number of waiting clients.
-If a transaction fails, every caller in it gets the exception; later batches are tried afresh.
+Each caller learns which of its addresses were lost to another client (another server sharing the database
+wrote them first). If a transaction fails, every caller in it gets the exception; later batches are tried
+afresh (the store's pool reconnects if the database went away in between).
 """
 
 from __future__ import annotations
@@ -11,19 +13,20 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from ipaddress import IPv4Address
 from typing import Protocol
 
 from dhcpd.leases.record import Lease
 
 
-class LeaseSaver(Protocol):
-    def save(self, leases: Sequence[Lease]) -> None: ...
+class LeaseClaimer(Protocol):
+    def claim(self, leases: Sequence[Lease]) -> set[IPv4Address]: ...
 
 
 class GroupCommitter:
-    def __init__(self, store: LeaseSaver):
+    def __init__(self, store: LeaseClaimer):
         self._store = store
-        self._pending: list[tuple[Sequence[Lease], asyncio.Future[None]]] = []
+        self._pending: list[tuple[Sequence[Lease], asyncio.Future[frozenset[IPv4Address]]]] = []
         self._wakeup: asyncio.Event | None = None
         self._worker: asyncio.Task[None] | None = None
         self._executor: ThreadPoolExecutor | None = None
@@ -48,16 +51,17 @@ class GroupCommitter:
         self._executor.shutdown(wait=True)
         self._worker = None
 
-    async def persist(self, leases: Sequence[Lease]) -> None:
-        """Return once `leases` are committed durably; raise what the commit raised if it failed."""
+    async def persist(self, leases: Sequence[Lease]) -> frozenset[IPv4Address]:
+        """Return once `leases` are committed durably, with the addresses among them that were lost to
+        another client (not written); raise what the commit raised if it failed."""
         if self._worker is None or self._stopping:
             raise RuntimeError("group committer is not running")
         if not leases:
-            return
-        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            return frozenset()
+        done: asyncio.Future[frozenset[IPv4Address]] = asyncio.get_running_loop().create_future()
         self._pending.append((leases, done))
         self._wakeup.set()
-        await done
+        return await done
 
     async def _commit_batches(self) -> None:
         loop = asyncio.get_running_loop()
@@ -74,12 +78,12 @@ class GroupCommitter:
         leases = [lease for requested, _ in batch for lease in requested]
         self.transactions += 1
         try:
-            await loop.run_in_executor(self._executor, self._store.save, leases)
+            lost = await loop.run_in_executor(self._executor, self._store.claim, leases)
         except Exception as error:  # every waiter learns of the failure; the committer carries on
             for _, done in batch:
                 if not done.done():
                     done.set_exception(error)
         else:
-            for _, done in batch:
+            for requested, done in batch:
                 if not done.done():
-                    done.set_result(None)
+                    done.set_result(frozenset(lease.ip for lease in requested if lease.ip in lost))

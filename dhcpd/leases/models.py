@@ -53,7 +53,7 @@ class LeaseRow(Base):
     relay: Mapped[str | None] = mapped_column(String(15))
     circuit_id: Mapped[bytes | None] = mapped_column(LargeBinary(255))
     remote_id: Mapped[bytes | None] = mapped_column(LargeBinary(255))
-    updated_at: Mapped[float] = mapped_column(Double)
+    updated_at: Mapped[float] = mapped_column(Double, index=True)   # changed rows, for other servers
 
 
 class ReservationRow(Base):

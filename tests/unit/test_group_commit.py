@@ -1,4 +1,5 @@
-"""Unit tests of GroupCommitter: batching of concurrent callers, failure propagation, draining on stop."""
+"""Unit tests of GroupCommitter: batching of concurrent callers, per-caller lost addresses, failure
+propagation, draining on stop."""
 
 import asyncio
 import threading
@@ -19,18 +20,21 @@ def lease(n: int) -> Lease:
 
 
 class GatedStore:
-    """Records each save; a save blocks until the test opens the gate, and fails while `failing` is set."""
+    """Records each claim; a claim blocks until the test opens the gate, fails while `failing` is set, and
+    loses the addresses in `held_by_others`."""
 
     def __init__(self):
         self.saved: list[list[Lease]] = []
         self.gate = threading.Event()
         self.failing = False
+        self.held_by_others: set[IPv4Address] = set()
 
-    def save(self, leases):
+    def claim(self, leases):
         self.gate.wait()
         if self.failing:
             raise OSError("disk full")
         self.saved.append(list(leases))
+        return {lease.ip for lease in leases} & self.held_by_others
 
 
 async def until(condition) -> None:
@@ -55,6 +59,21 @@ def test_callers_arriving_during_a_commit_share_the_next_transaction():
     saved = asyncio.run(scenario())
     assert [len(batch) for batch in saved] == [1, 100]
     assert {l.ip for l in saved[1]} == {lease(n).ip for n in range(1, 101)}
+
+
+def test_each_caller_learns_only_its_own_lost_addresses():
+    async def scenario():
+        store = GatedStore()
+        store.held_by_others = {lease(1).ip, lease(3).ip}
+        store.gate.set()
+        committer = GroupCommitter(store)
+        committer.start()
+        outcomes = await asyncio.gather(committer.persist([lease(0), lease(1)]), committer.persist([lease(2)]),
+                                        committer.persist([lease(3)]))
+        await committer.stop()
+        return outcomes
+
+    assert asyncio.run(scenario()) == [frozenset({lease(1).ip}), frozenset(), frozenset({lease(3).ip})]
 
 
 def test_a_failed_commit_reaches_every_caller_in_it_and_later_batches_still_commit():
