@@ -24,6 +24,7 @@ from dhcpd.decline_guard import DEFAULT_MAX_FRACTION, DEFAULT_PER_MAC, DeclineGu
 from dhcpd.engine.engine import Engine
 from dhcpd.engine.probe import ProbeFirst
 from dhcpd.engine.types import Decision, Ingress
+from dhcpd.leases.follower import ChangeFollower
 from dhcpd.leases.group_commit import GroupCommitter
 from dhcpd.leases.store import LeaseStore
 from dhcpd.links import ServedLinks
@@ -101,6 +102,9 @@ class Server:
         for stop_signal in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(stop_signal, self._stopped.set)
         background = [loop.create_task(self._reclaim_forever())]
+        if self.store.shared:  # other servers may write the same database: follow their changes
+            self.follower = ChangeFollower(self.store, lambda: self.engine.leases)
+            background.append(loop.create_task(self.follower.run()))
         background += [loop.create_task(service(self)) for service in services]
         log.info("Server starting service.")
         notify("READY=1\nSTATUS=serving")
@@ -209,10 +213,8 @@ class Server:
 
     def carry_out(self, message: DhcpMessage, decision: Decision, ingress: Ingress) -> None:
         """Log, count, probe (ping-check), commit and send what the engine decided."""
-        if decision.log:
-            if not self.packet_log.pending:
-                asyncio.get_running_loop().call_soon(self.packet_log.flush)
-            self.packet_log.extend(decision.log)
+        if decision.log and not decision.persist:  # with leases to commit, the outcome decides what is logged
+            self._write_log(decision.log)
         if decision.drop_reason is not None:
             self.stats.drop(decision.drop_reason, ingress.ifname)
         if isinstance(decision, ProbeFirst):
@@ -254,15 +256,40 @@ class Server:
         return refusal
 
     async def _commit_then_send(self, request: DhcpMessage, decision: Decision, ingress: Ingress) -> None:
+        """Send the reply only once its leases are committed, and never an ACK for an address another server
+        took first: then the index learns the winner, and the client's retry is answered from it."""
         try:
-            await self.committer.persist(decision.persist)
+            lost = await self.committer.persist(decision.persist)
         except Exception as error:
             self.stats.commit_failures += 1
             self.stats.drop("commit-failed", ingress.ifname)
+            self._write_log(_unanswered(decision.log))
             log.error("lease not committed, no reply sent for %s: %s", decision.persist[0].ip, error)
             return
+        if lost:
+            await self._adopt_winners(lost)
+        if decision.reply is not None and decision.reply.yiaddr in lost:
+            self.stats.drop("lease-conflict", ingress.ifname)
+            self._write_log([*_unanswered(decision.log),
+                             f"{decision.reply.yiaddr} was taken by another server first: no DHCPACK sent"])
+            return
+        self._write_log(decision.log)
         if decision.reply is not None:
             self._send(request, decision, ingress)
+
+    async def _adopt_winners(self, lost: frozenset) -> None:
+        """Replace our leases of `lost` addresses in the index by the rows that won them in the database."""
+        winners = await asyncio.to_thread(lambda: [self.store.get(ip) for ip in lost])
+        for winner in winners:
+            if winner is not None:
+                self.engine.leases.put(winner)
+
+    def _write_log(self, lines: list[str]) -> None:
+        if not lines:
+            return
+        if not self.packet_log.pending:
+            asyncio.get_running_loop().call_soon(self.packet_log.flush)
+        self.packet_log.extend(lines)
 
     def _send(self, request: DhcpMessage, decision: Decision, ingress: Ingress) -> None:
         reply = decision.reply
@@ -284,13 +311,21 @@ class Server:
             expired = self.engine.leases.reclaim(now, limit=RECLAIM_BATCH)
             if expired:
                 try:
-                    await self.committer.persist(expired)
+                    lost = await self.committer.persist(expired)
                 except Exception as error:
                     log.error("expired leases not recorded (they stay expired in memory): %s", error)
+                else:
+                    if lost:  # another server gave these addresses out again before we expired them
+                        await self._adopt_winners(lost)
             due = self.engine.leases.next_expiry()
             if due is None or due > now:
                 return
             await asyncio.sleep(0)
+
+
+def _unanswered(lines: list[str]) -> list[str]:
+    """The log lines of a decision whose DHCPACK was not sent: all but that DHCPACK line."""
+    return [line for line in lines if not line.startswith("DHCPACK on ")]
 
 
 def write_pid_file(path: str) -> None:

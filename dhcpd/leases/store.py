@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import gc
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Network
 
 from sqlalchemy import and_, bindparam, delete, literal_column, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 
+from dhcpd.leases.bulk import insert_new_leases
 from dhcpd.leases.database import DEFAULT_DB_URL, create_db_engine, upgrade_engine, upgrade_schema
 from dhcpd.leases.models import LEASE_COLUMNS, LEASES, lease_from_tuple, lease_to_row
 from dhcpd.leases.record import Lease, LeaseState
@@ -57,8 +58,9 @@ class LeaseStore:
         self.engine = create_db_engine(url)
         self.reservations = ReservationTable(self.engine)
         self._upsert, self._claim = self._upsert_statements()
-        postgres = self.engine.dialect.name == "postgresql"
-        self._claim_sql = str(self._claim.compile(dialect=self.engine.dialect)) if postgres else None
+        # A server database (not an embedded file) may be shared by several DHCP servers.
+        self.shared = self.engine.dialect.name == "postgresql"
+        self._claim_sql = str(self._claim.compile(dialect=self.engine.dialect)) if self.shared else None
         self._delete_one = delete(LEASES).where(LEASES.c.ip == bindparam("delete_ip"))
 
     def _upsert_statements(self):
@@ -160,6 +162,11 @@ class LeaseStore:
         statement = select(*LEASE_COLUMNS).where(*conditions).order_by(LEASES.c.ip).limit(limit)
         with self.engine.connect() as connection:
             return [lease_from_tuple(row) for row in connection.execute(statement)]
+
+    def bulk_insert(self, leases: Iterable[Lease]) -> int:
+        """Insert many leases whose addresses are not stored yet (an import), in one transaction, through the
+        driver's fast path; returns how many. A stored or repeated address fails it all and writes nothing."""
+        return insert_new_leases(self.engine, leases, time.time())
 
     def close(self) -> None:
         self.engine.dispose()
