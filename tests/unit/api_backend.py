@@ -57,6 +57,13 @@ class StaticLinks:
         return self._by_index.get(index)
 
 
+class NoTrunkSockets:
+    """The backend opens no packet sockets, so there are no trunk sockets to keep in step with the links."""
+
+    def sync(self, table: StaticLinks, names: object) -> None:
+        self.synced_names = set(names)
+
+
 def make_server(directory: Path, config_text: str = CONFIG) -> Server:
     config_path = directory / "dhcpd.conf"
     config_path.write_text(config_text)
@@ -66,6 +73,7 @@ def make_server(directory: Path, config_text: str = CONFIG) -> Server:
     server = Server(Settings(str(config_path), url), load(str(config_path)), store)
     server.table = StaticLinks(LINKS)
     server.served = ServedLinks(server.table, server.engine.subnets)
+    server.trunks = NoTrunkSockets()
     return server
 
 
