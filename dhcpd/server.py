@@ -20,6 +20,7 @@ from dhcpd.admin import reservation_hosts
 from dhcpd.config.errors import ConfigError
 from dhcpd.config.model import Config
 from dhcpd.config.parser import load
+from dhcpd.config.trunks import trunk_vlans
 from dhcpd.decline_guard import DEFAULT_MAX_FRACTION, DEFAULT_PER_MAC, DeclineGuard
 from dhcpd.engine.engine import Engine
 from dhcpd.engine.probe import ProbeFirst
@@ -33,12 +34,13 @@ from dhcpd.net.interfaces import InterfaceTable, Link
 from dhcpd.net.ping import Pinger
 from dhcpd.net.rawsock import PACKET_OTHERHOST, PACKET_OUTGOING, open_packet_socket, receive
 from dhcpd.net.transmit import Transmitter
+from dhcpd.net.trunk import TrunkSockets
 from dhcpd.notify import notify
 from dhcpd.ratelimit import Rate, RequestLimits
 from dhcpd.packetlog import PacketLog, Writer, stderr_writer
 from dhcpd.stats import Stats
 from dhcpd.wire.codec import MalformedPacket, decode, encode, reply_size_limit
-from dhcpd.wire.frame import BadFrame, decode_frame
+from dhcpd.wire.frame import BadFrame, Frame, decode_frame
 from dhcpd.wire.message import DhcpMessage, MessageType
 
 log = logging.getLogger("dhcpd")
@@ -89,11 +91,14 @@ class Server:
         loop = asyncio.get_running_loop()
         self.table = InterfaceTable(on_change=self._link_changed)
         self.table.attach(loop)
-        self.served = ServedLinks(self.table, self.engine.subnets, self.settings.interfaces)
+        self.served = ServedLinks(self.table, self.engine.subnets, self.settings.interfaces,
+                                  trunk_vlans(self.config))
         self._report_links()
         self.packet_socket = open_packet_socket()
         self.guard_socket = open_guard_socket()
         self.transmitter = Transmitter(self.packet_socket, self.guard_socket, self.table)
+        self.trunks = TrunkSockets(loop, self.handle_trunk_frame)
+        self.trunks.sync(self.table, self.served.trunk_names())
         self.committer = GroupCommitter(self.store)
         self.committer.start()
         self.pinger = self._open_pinger(loop)
@@ -121,6 +126,7 @@ class Server:
             await self.committer.stop()
             self.packet_log.flush()
             self.table.detach()
+            self.trunks.close()
             self.packet_socket.close()
             self.guard_socket.close()
             if self.pinger is not None:
@@ -143,13 +149,15 @@ class Server:
             return error
         self.engine.reconfigure(config)
         self.config = config
-        self.served.invalidate(self.engine.subnets)
+        self.served.invalidate(self.engine.subnets, trunk_vlans(config))
+        self.trunks.sync(self.table, self.served.trunk_names())
         log.info("configuration reloaded from %s", self.settings.config_file)
         self._report_links()
         return None
 
     def _link_changed(self, link: Link) -> None:
         self.served.invalidate()
+        self.trunks.sync(self.table, self.served.trunk_names())
 
     def _report_links(self) -> None:
         served = []
@@ -178,19 +186,39 @@ class Server:
         if pkttype in (PACKET_OTHERHOST, PACKET_OUTGOING):
             self.stats.drop("other-host" if pkttype == PACKET_OTHERHOST else "outgoing")
             return
-        resolved = self.served.resolve(ifindex)
-        if isinstance(resolved, str):
-            self.stats.drop(resolved)
+        served = self.served.resolve(ifindex, pkttype)
+        if isinstance(served, str):
+            known = self.table.by_index(ifindex)
+            self.stats.drop(served, known.name if known is not None else None)
             return
-        link, addresses = resolved
+        link = served.link
+        decoded = self._decode(data, link.name)
+        if decoded is not None:
+            frame, message = decoded
+            self.handle_message(message, Ingress(link.name, link.index, served.addresses, link.vlan_id, None,
+                                                 frame.src_mac, frame.src_ip))
+
+    def handle_trunk_frame(self, data: bytes, trunk_index: int, trunk: str, vlan: int) -> None:
+        """A frame from a trunk socket: `vlan` is the outer tag the kernel took out, an inner one is in `data`."""
+        decoded = self._decode(data, trunk)
+        if decoded is None:
+            return
+        frame, message = decoded
+        inner_vlan = frame.vlans[0] if frame.vlans else None
+        served = self.served.resolve_trunk(trunk_index, trunk, vlan, inner_vlan)
+        if isinstance(served, str):
+            self.stats.drop(served, trunk)
+            return
+        self.handle_message(message, Ingress(served.label, trunk_index, served.addresses, vlan, inner_vlan,
+                                             frame.src_mac, frame.src_ip))
+
+    def _decode(self, data: bytes, link_name: str) -> tuple[Frame, DhcpMessage] | None:
         try:
             frame = decode_frame(data)
-            message = decode(frame.payload)
+            return frame, decode(frame.payload)
         except (BadFrame, MalformedPacket) as error:
-            self.stats.drop(f"malformed:{error.reason}", link.name)
-            return
-        ingress = Ingress(link.name, link.index, addresses, None, None, frame.src_mac, frame.src_ip)
-        self.handle_message(message, ingress)
+            self.stats.drop(f"malformed:{error.reason}", link_name)
+            return None
 
     def handle_message(self, message: DhcpMessage, ingress: Ingress) -> None:
         kind = message.message_type

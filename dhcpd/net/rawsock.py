@@ -21,10 +21,7 @@ import errno
 import os
 import socket
 
-from dhcpd.net.bpf import (
-    ACCEPT_WHOLE_PACKET, JUMP_IF_ANY_BIT, JUMP_IF_EQUAL, LOAD_BYTE, LOAD_HALF, LOAD_HALF_AT_X,
-    LOAD_IP_HEADER_LENGTH_INTO_X, RETURN, Instruction, attach_filter,
-)
+from dhcpd.net.bpf import Instruction, attach_filter, ipv4_udp_to_port
 
 ETH_P_IP = 0x0800
 DHCP_SERVER_PORT = 67
@@ -35,6 +32,10 @@ SOL_PACKET = 263
 PACKET_AUXDATA = 8
 TP_STATUS_CSUMNOTREADY = 0x8    # sent by this host or through a veth: the checksum is not filled in yet
 TP_STATUS_CSUM_VALID = 0x80     # the device or the kernel already verified it
+TP_STATUS_VLAN_VALID = 0x10     # vlan_tci holds the tag the kernel removed from the frame
+VLAN_ID_MASK = 0x0FFF
+VLAN_TAG_BYTES = 4
+TPID_8021Q_BYTES = b"\x81\x00"
 ETHERNET_HEADER_BYTES = 14
 UDP_CHECKSUM_OFFSET = 6
 
@@ -44,21 +45,8 @@ PACKET_MULTICAST = socket.PACKET_MULTICAST
 PACKET_OTHERHOST = socket.PACKET_OTHERHOST
 PACKET_OUTGOING = socket.PACKET_OUTGOING
 
-# Offsets from the start of the Ethernet header (the filter sees the frame with any tag already removed).
-# Jump offsets count instructions after the jump: from instruction i, target = i + 1 + offset.
-DHCP_SERVER_FILTER: list[Instruction] = [
-    (LOAD_HALF, 0, 0, 12),                       # 0: ethertype
-    (JUMP_IF_EQUAL, 0, 8, ETH_P_IP),             # 1: not IPv4 -> 10
-    (LOAD_BYTE, 0, 0, 23),                       # 2: IP protocol
-    (JUMP_IF_EQUAL, 0, 6, socket.IPPROTO_UDP),   # 3: not UDP -> 10
-    (LOAD_HALF, 0, 0, 20),                       # 4: flags and fragment offset
-    (JUMP_IF_ANY_BIT, 4, 0, 0x3FFF),             # 5: more-fragments or offset set -> 10
-    (LOAD_IP_HEADER_LENGTH_INTO_X, 0, 0, 14),    # 6: X = IP header length
-    (LOAD_HALF_AT_X, 0, 0, 14 + 2),              # 7: UDP destination port
-    (JUMP_IF_EQUAL, 0, 1, DHCP_SERVER_PORT),     # 8: not 67 -> 10
-    (RETURN, 0, 0, ACCEPT_WHOLE_PACKET),         # 9: accept
-    (RETURN, 0, 0, 0),                           # 10: drop
-]
+# The filter sees the frame with any tag already removed, so IPv4 starts right after the Ethernet header.
+DHCP_SERVER_FILTER: list[Instruction] = ipv4_udp_to_port(ETHERNET_HEADER_BYTES, DHCP_SERVER_PORT)
 
 
 class SockaddrLL(ctypes.Structure):
@@ -172,6 +160,29 @@ def receive(sock: socket.socket) -> tuple[bytes, int, int] | None:
     When the kernel reports the UDP checksum as not computed yet (CHECKSUM_PARTIAL, e.g. across a veth)
     or as already verified, the frame's UDP checksum is zeroed, which `decode_frame` reads as "none".
     """
+    length = _receive_into_buffer(sock)
+    if length is None:
+        return None
+    if _header.controllen and _auxdata.status & (TP_STATUS_CSUMNOTREADY | TP_STATUS_CSUM_VALID):
+        _clear_udp_checksum(length, ETHERNET_HEADER_BYTES)
+    return ctypes.string_at(_frame_buffer, length), _source.ifindex, _source.pkttype
+
+
+def receive_tagged(sock: socket.socket) -> tuple[bytes, int | None] | None:
+    """For a trunk socket: the next frame and the VLAN id the kernel took out of it (PACKET_AUXDATA), or None
+    when the queue is empty. A second (inner) tag stays in the frame. Checksums are handled as `receive`."""
+    length = _receive_into_buffer(sock)
+    if length is None:
+        return None
+    if not _header.controllen or not _auxdata.status & TP_STATUS_VLAN_VALID:
+        return ctypes.string_at(_frame_buffer, length), None
+    if _auxdata.status & (TP_STATUS_CSUMNOTREADY | TP_STATUS_CSUM_VALID):
+        inner_tag = _frame_buffer[12:14] == TPID_8021Q_BYTES
+        _clear_udp_checksum(length, ETHERNET_HEADER_BYTES + (VLAN_TAG_BYTES if inner_tag else 0))
+    return ctypes.string_at(_frame_buffer, length), _auxdata.vlan_tci & VLAN_ID_MASK
+
+
+def _receive_into_buffer(sock: socket.socket) -> int | None:
     _header.namelen = _SOCKADDR_LL_SIZE
     _header.controllen = _AUXDATA_SIZE
     _auxdata.status = 0
@@ -181,14 +192,12 @@ def receive(sock: socket.socket) -> tuple[bytes, int, int] | None:
         if error in (errno.EAGAIN, errno.EINTR):
             return None
         raise OSError(error, os.strerror(error))
-    if _header.controllen and _auxdata.status & (TP_STATUS_CSUMNOTREADY | TP_STATUS_CSUM_VALID):
-        _clear_udp_checksum(length)
-    return ctypes.string_at(_frame_buffer, length), _source.ifindex, _source.pkttype
+    return length
 
 
-def _clear_udp_checksum(length: int) -> None:
-    """The filter accepted the frame, so IPv4 starts right after the Ethernet header."""
-    position = ETHERNET_HEADER_BYTES + (_frame_buffer[ETHERNET_HEADER_BYTES][0] & 0x0F) * 4 + UDP_CHECKSUM_OFFSET
+def _clear_udp_checksum(length: int, ip_offset: int) -> None:
+    """The filter accepted the frame, so an IPv4 header starts at `ip_offset`."""
+    position = ip_offset + (_frame_buffer[ip_offset][0] & 0x0F) * 4 + UDP_CHECKSUM_OFFSET
     if position + 2 <= length:
         _frame_buffer[position] = _frame_buffer[position + 1] = b"\0"
 
