@@ -8,7 +8,9 @@ appearance.
 
 The file is read in chunks of a few megabytes (never whole) and cut into top-level items by one regular
 expression; each lease body is cut into statements by another, so Python runs once per statement, not per
-token. Files are decoded as latin-1, so one character is one byte: progress is reported in bytes.
+token. A lease laid out exactly as isc writes it takes the fast path first (iscfile_fast: one expression and
+one Python call per lease, about twice as fast); anything else comes here. Files are decoded as latin-1, so one
+character is one byte: progress is reported in bytes.
 
 Read and used: `starts`, `ends` (`never` is +inf), `binding state`, `hardware`, `uid`, `client-hostname`,
 `option agent.circuit-id`, `option agent.remote-id`, and the old `abandoned;`. A lease without `binding
@@ -34,7 +36,10 @@ from collections.abc import Callable, Iterator
 from ipaddress import IPv4Address
 from typing import TextIO
 
-from dhcpd.leases.iscfile_syntax import COMMENT, STRING, DateReader, SyntaxProblem, parse_data, parse_hex_list, unquote
+from dhcpd.leases.iscfile_fast import FAST_LEASE, fast_lease
+from dhcpd.leases.iscfile_syntax import (
+    BINDING_STATES, COMMENT, SET_VALUE_PATTERN, STRING, DateReader, SyntaxProblem, parse_data, parse_hex_list, unquote,
+)
 from dhcpd.leases.record import Lease, LeaseState
 
 Progress = Callable[[int, int], None]
@@ -67,20 +72,8 @@ ONLY_SKIP = re.compile(_SKIP)
 STATEMENT = re.compile(rf"{_SKIP}({_STATEMENT_TEXT})([;{{}}]|\Z)", re.DOTALL)
 STRIP_COMMENTS = re.compile(rf"({STRING})|{COMMENT}", re.DOTALL)
 RESYNC = re.compile(r"^[ \t]*lease[ \t]", re.MULTILINE)
-SET_VALUE = re.compile(rf"[\w.-]+\s*=\s*(?:{STRING}|%-?\d+|true|false|[0-9A-Fa-f]{{1,2}}(?::[0-9A-Fa-f]{{1,2}})*)",
-                       re.DOTALL)
+SET_VALUE = re.compile(SET_VALUE_PATTERN, re.DOTALL)
 
-BINDING_STATES = {
-    "active": LeaseState.ACTIVE,
-    "free": LeaseState.FREE,
-    "backup": LeaseState.BACKUP,
-    "abandoned": LeaseState.ABANDONED,
-    "expired": LeaseState.EXPIRED,
-    "released": LeaseState.RELEASED,
-    "reset": LeaseState.FREE,
-    "reserved": LeaseState.ACTIVE,   # failover flags that isc also accepts as states of an allocated lease
-    "bootp": LeaseState.ACTIVE,
-}
 HARDWARE_TYPES = frozenset({"ethernet", "token-ring", "fddi", "infiniband"})
 SKIPPED_TOP = frozenset({
     "server-duid", "authoring-byte-order", "lease-id-format", "failover",
@@ -157,6 +150,10 @@ class _Reader:
             if resyncing:
                 position, resyncing = self._resync(position)
                 continue
+            fast = FAST_LEASE.match(self.buffer, position)
+            if fast is not None and self._fast_lease(fast):
+                position = fast.end()
+                continue
             match = TOP_ITEM.match(self.buffer, position)
             incomplete = match is None or match.end() == len(self.buffer)
             if incomplete and not self.eof and (match is not None or len(self.buffer) - position < LONGEST_ITEM):
@@ -204,6 +201,14 @@ class _Reader:
 
     def _problem(self, position: int, message: str) -> None:
         self.problems.append(f"{self.filename} line {self._line(position)}: {message}")
+
+    def _fast_lease(self, match: re.Match[str]) -> bool:
+        """Take a lease in isc's own layout; False leaves a bad value to the general parser, which reports it."""
+        try:
+            self.leases[match.group(1)] = fast_lease(match, self.dates)
+        except (SyntaxProblem, OSError):
+            return False
+        return True
 
     def _item(self, match: re.Match[str]) -> None:
         head = match.group("head")

@@ -1,4 +1,4 @@
-"""Lexical pieces of ISC dhcpd.leases(5) shared by the reader and the writer: strings, hex lists, dates.
+"""Lexical pieces of ISC dhcpd.leases(5) shared by the reader and the writer: strings, hex lists, dates, states.
 
 Quoted strings follow isc's lexer: `\\t \\r \\n \\b`, octal `\\NNN` (1-3 digits), hex `\\xHH` (1-2 digits), and any
 other escaped character stands for itself. isc writes non-printable bytes as three-digit octal escapes and
@@ -13,15 +13,30 @@ import math
 import re
 import time
 
+from dhcpd.leases.record import LeaseState
+
 STRING = r'"[^"\\]*+(?:\\.[^"\\]*+)*+"'
 COMMENT = r"#[^\n]*+"
 HEX_LIST = re.compile(r"[0-9A-Fa-f]{1,2}(?::[0-9A-Fa-f]{1,2})*")
+SET_VALUE_PATTERN = rf"[\w.-]+\s*=\s*(?:{STRING}|%-?\d+|true|false|{HEX_LIST.pattern})"   # `set NAME = VALUE`
 QUOTED = re.compile(STRING, re.DOTALL)
 WEEKDAYS = frozenset("0123456")
 DAY = re.compile(r"(\d{4})/(\d{1,2})/(\d{1,2})")
 CLOCK = re.compile(r"(\d{1,2}):(\d{1,2}):(\d{1,2})")
 EPOCH = re.compile(r"epoch\s+(\d+)")
 NEVER = "never"
+ISC_DATE_LENGTH = len("3 2024/01/03 10:00:00")
+BINDING_STATES = {
+    "active": LeaseState.ACTIVE,
+    "free": LeaseState.FREE,
+    "backup": LeaseState.BACKUP,
+    "abandoned": LeaseState.ABANDONED,
+    "expired": LeaseState.EXPIRED,
+    "released": LeaseState.RELEASED,
+    "reset": LeaseState.FREE,
+    "reserved": LeaseState.ACTIVE,   # failover flags that isc also accepts as states of an allocated lease
+    "bootp": LeaseState.ACTIVE,
+}
 
 # Escapes that Python's escape decoder reads exactly as isc does; any other one takes the slower path.
 _UNUSUAL_ESCAPE = re.compile(r'\\(?:[^0-7"\\trnb]|[4-7][0-7]{2})')
@@ -49,6 +64,11 @@ def unquote(token: str) -> bytes:
     """The bytes of a quoted string token (text read as latin-1, so each character is one byte)."""
     if not QUOTED.fullmatch(token):
         raise SyntaxProblem(f"expected a quoted string, got {token!r}")
+    return string_bytes(token)
+
+
+def string_bytes(token: str) -> bytes:
+    """`unquote` for a token already known to match `STRING`."""
     body = token[1:-1]
     if "\\" not in body:
         return _to_bytes(body)
@@ -69,6 +89,11 @@ def parse_hex_list(token: str) -> bytes:
     """`00:1a:2b` or `0:1a:b` to bytes."""
     if not HEX_LIST.fullmatch(token):
         raise SyntaxProblem(f"expected colon-separated hex bytes, got {token!r}")
+    return hex_list_bytes(token)
+
+
+def hex_list_bytes(token: str) -> bytes:
+    """`parse_hex_list` for a token already known to match `HEX_LIST`."""
     if len(token) == 3 * token.count(":") + 2:  # the common case: every byte written with two digits
         return bytes.fromhex(token.replace(":", ""))
     return bytes(int(part, 16) for part in token.split(":"))
@@ -77,6 +102,11 @@ def parse_hex_list(token: str) -> bytes:
 def parse_data(token: str) -> bytes:
     """A data value as isc writes it: a quoted string or a colon-separated hex list."""
     return unquote(token) if token.startswith('"') else parse_hex_list(token)
+
+
+def data_bytes(token: str) -> bytes:
+    """`parse_data` for a token already known to match `STRING` or `HEX_LIST`."""
+    return string_bytes(token) if token.startswith('"') else hex_list_bytes(token)
 
 
 def quote(data: bytes) -> str:
@@ -117,6 +147,16 @@ class DateReader:
         if clock is None:
             clock = self._clocks[words[2]] = self._clock(words[2], text)
         return float(day_start + clock)
+
+    def parse_isc(self, text: str) -> float:
+        """`parse`, faster for the fixed-width `W YYYY/MM/DD HH:MM:SS` that isc writes, once its day and time
+        of day have been seen."""
+        if len(text) == ISC_DATE_LENGTH:
+            day_start = self._days.get(text[2:12])
+            clock = self._clocks.get(text[13:])
+            if day_start is not None and clock is not None and text[0] in WEEKDAYS and text[1] == " ":
+                return float(day_start + clock)
+        return self.parse(text)
 
     @staticmethod
     def _day_start(day: str, text: str) -> int:
