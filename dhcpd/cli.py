@@ -19,6 +19,8 @@ import time
 from api.service import DEFAULT_API, ApiListenError, open_listener, serve_api
 from dhcpd.config.errors import ConfigError
 from dhcpd.config.parser import load
+from dhcpd.leases.importing import import_lease_file
+from dhcpd.leases.iscfile import ParseError
 from dhcpd.leases.store import DEFAULT_DB_URL, LeaseStore
 from dhcpd.ratelimit import Rate, parse_rate
 from dhcpd.server import Settings, serve, write_pid_file
@@ -113,19 +115,6 @@ def check_config(path: str) -> int:
     return 0
 
 
-def import_lease_file(store: LeaseStore, path: str) -> None:
-    """Import an isc-dhcpd lease file once: only into a database that holds no lease yet."""
-    from dhcpd.leases.iscfile import parse_leases
-
-    if not os.path.exists(path) or store.page(None, 1):
-        return
-    started = time.monotonic()
-    with open(path, encoding="utf-8", errors="surrogateescape") as stream:
-        leases = list(parse_leases(stream, filename=path))
-    store.save(leases)
-    log.info("imported %d leases from %s in %.1f s", len(leases), path, time.monotonic() - started)
-
-
 def export_leases(argv: list[str]) -> int:
     from dhcpd.leases.iscfile import write_leases
 
@@ -173,7 +162,11 @@ def main(argv: list[str] | None = None) -> int:
     store = LeaseStore(args.db_url)
     store.upgrade()
     if args.lease_file:
-        import_lease_file(store, args.lease_file)
+        try:
+            import_lease_file(store, args.lease_file)
+        except ParseError as error:
+            log.error("%s", error)
+            return 1
     if args.test_leases:
         return 0
     try:
