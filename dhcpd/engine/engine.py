@@ -44,14 +44,14 @@ SERVER_PORT = 67
 
 
 def format_mac(mac: bytes) -> str:
-    return ":".join(f"{b:02x}" for b in mac)
+    return mac.hex(":")
 
 
 class Request:
     """One request with what every handler needs: client identity, segment, our address, log prefix."""
 
     __slots__ = ("message", "ingress", "segment", "server_ip", "client_id", "mac", "agent", "hosts", "via",
-                 "packet", "memberships")
+                 "packet", "memberships", "who", "scope_stacks")
 
     def __init__(self, message: DhcpMessage, ingress: Ingress, segment: Segment, server_ip: IPv4Address,
                  agent: dict[int, bytes], hosts: list[Host], packet: PacketView,
@@ -67,17 +67,14 @@ class Request:
         self.via = str(message.giaddr) if message.giaddr != ZERO else ingress.ifname
         self.packet = packet
         self.memberships = memberships
+        name = message.options.get(OPTION_HOST_NAME)
+        # `02:42:.. (hostname)` as isc-dhcpd logs a client
+        self.who = f"{self.mac.hex(':')} ({name.decode(errors='replace')})" if name else self.mac.hex(":")
+        self.scope_stacks: dict[tuple[int, int], ScopeStack] = {}
 
     @property
     def classes(self) -> frozenset[str]:
         return frozenset(m.client_class.name for m in self.memberships)
-
-    @property
-    def who(self) -> str:
-        """`02:42:.. (hostname)` as isc-dhcpd logs a client."""
-        name = self.message.options.get(OPTION_HOST_NAME)
-        suffix = f" ({name.decode(errors='replace')})" if name else ""
-        return f"{format_mac(self.mac)}{suffix}"
 
     def owns(self, lease: Lease) -> bool:
         if self.client_id is not None and lease.client_id is not None:
@@ -113,6 +110,8 @@ class Engine:
         self.subnets = SubnetMap(config)
         self.hosts = HostIndex([*config.hosts, *self.reservations])
         self.classifier = Classifier(config.classes)
+        self._static_stacks: dict[tuple, ScopeStack] = {}
+        self._server_ips: dict[tuple, IPv4Address | None] = {}  # (subnet, link addresses) -> our address
         self.leases = LeaseIndex([pool for subnet in config.subnets for pool in subnet.pools], leases)
 
     def reconfigure(self, config: Config) -> None:
@@ -123,6 +122,7 @@ class Engine:
         """Reservations made outside dhcpd.conf (the REST API), matched like `host` declarations."""
         self.reservations = list(reservations)
         self.hosts = HostIndex([*self.config.hosts, *self.reservations])
+        self._static_stacks = {}
 
     def handle(self, message: DhcpMessage, ingress: Ingress, now: float) -> Decision:
         kind = message.message_type
@@ -141,7 +141,10 @@ class Engine:
             via = str(message.giaddr) if message.giaddr != ZERO else ingress.ifname
             return Decision(drop_reason="unknown-network",
                             log=[f"{name} from {format_mac(message.chaddr)} via {via}: unknown network segment"])
-        server_ip = server_address(segment, ingress)
+        where = (id(segment.subnets[0]), ingress.addresses)
+        server_ip = self._server_ips.get(where)
+        if server_ip is None:
+            server_ip = self._server_ips[where] = server_address(segment, ingress)
         if server_ip is None:
             return Decision(drop_reason="no-server-address")
         hosts = self.hosts.matching(message.options.get(OPTION_CLIENT_ID), message.chaddr,
@@ -371,8 +374,22 @@ class Engine:
         return Decision(reply, reply_destination(request.message, reply, nak=False), request.server_ip, log=log)
 
     def _scopes(self, request: Request, scope, host: Host | None) -> ScopeStack:
-        """host > classes > the address's scope chain, with the `if` branches that hold for this request."""
-        return ScopeStack(scope, host, [m.scope for m in request.memberships], request.packet)
+        """host > classes > the address's scope chain, with the `if` branches that hold for this request.
+
+        Built once per request and (scope, host); a stack that no `if` block or option expression can change
+        is also kept across requests, until the configuration or the reservations change."""
+        key = (id(scope), id(host))
+        stack = request.scope_stacks.get(key)
+        if stack is None:
+            class_scopes = tuple(m.scope for m in request.memberships)
+            shared_key = (key, tuple(map(id, class_scopes)))
+            stack = self._static_stacks.get(shared_key)
+            if stack is None:
+                stack = ScopeStack(scope, host, class_scopes, request.packet)
+                if not stack.depends_on_packet:
+                    self._static_stacks[shared_key] = stack
+            request.scope_stacks[key] = stack
+        return stack
 
     def _lease_time(self, request: Request, scope, host: Host | None = None) -> int:
         scopes = self._scopes(request, scope, host)

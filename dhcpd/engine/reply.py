@@ -46,6 +46,7 @@ class ScopeStack:
         scopes = own_scopes + list(address_scope.chain())
         self.packet = packet
         self.scopes: list[Scope] = with_conditionals(scopes, packet) if packet is not None else scopes
+        self.depends_on_packet = any(s.conditionals or s.option_expressions for s in scopes)
         self._options: dict[int, bytes] | None = None
 
     def param(self, name: str, default: Any = None) -> Any:
