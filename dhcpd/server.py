@@ -39,7 +39,7 @@ from dhcpd.notify import notify
 from dhcpd.ratelimit import Rate, RequestLimits
 from dhcpd.packetlog import PacketLog, Writer, stderr_writer
 from dhcpd.stats import Stats
-from dhcpd.wire.codec import MalformedPacket, decode, encode, reply_size_limit
+from dhcpd.wire.codec import MalformedPacket, MessageTooLarge, decode, encode, reply_size_limit
 from dhcpd.wire.frame import BadFrame, Frame, decode_frame
 from dhcpd.wire.message import DhcpMessage, MessageType
 
@@ -321,7 +321,12 @@ class Server:
 
     def _send(self, request: DhcpMessage, decision: Decision, ingress: Ingress) -> None:
         reply = decision.reply
-        payload = encode(reply, max_size=reply_size_limit(request))
+        payload = reply_payload(request, reply)
+        if payload is None:
+            log.warning("no reply to %s via %s: it cannot fit in %d bytes", request.chaddr.hex(":"), ingress.ifname,
+                        reply_size_limit(request))
+            self.stats.drop("reply-too-large", ingress.ifname)
+            return
         self.transmitter.send(payload, decision.destination, ingress, decision.server_ip)
         kind = reply.message_type
         self.stats.sent[f"DHCP{kind.name}" if kind is not None else "BOOTREPLY"] += 1
@@ -354,6 +359,15 @@ class Server:
 def _unanswered(lines: list[str]) -> list[str]:
     """The log lines of a decision whose DHCPACK was not sent: all but that DHCPACK line."""
     return [line for line in lines if not line.startswith("DHCPACK on ")]
+
+
+def reply_payload(request: DhcpMessage, reply: DhcpMessage) -> bytes | None:
+    """The reply's bytes within the size the client accepts, or None when the options that may not be dropped
+    do not fit (a relay's option 82 is echoed whole, and may be made longer than any reply can carry)."""
+    try:
+        return encode(reply, max_size=reply_size_limit(request))
+    except MessageTooLarge:
+        return None
 
 
 def write_pid_file(path: str) -> None:

@@ -2,7 +2,8 @@
 
 `ReceivePath.feed(frame)` does what the server does with a received frame (without sockets or a database)
 and checks that whatever would be sent is valid: it encodes within the client's size limit and decodes
-back, has op 2, the request's xid and chaddr, a reply type that answers the request's type, our server id,
+back (a reply is refused only when the relay's option 82, which is echoed whole, leaves no room), has op 2,
+the request's xid and chaddr, a reply type that answers the request's type, our server id,
 and a yiaddr inside a declared subnet (0 for a NAK or an INFORM answer). An ACK of a dynamic address
 must come with its lease to commit (else a crash would lose it), and must not hand out an address whose
 lease is active for another client (a duplicate). Malformed input must raise only BadFrame or
@@ -24,7 +25,8 @@ from dhcpd.config.parser import parse_text
 from dhcpd.engine.engine import Engine
 from dhcpd.engine.types import Decision, Ingress
 from dhcpd.leases.record import Lease, LeaseState
-from dhcpd.wire.codec import MalformedPacket, decode, encode, reply_size_limit
+from dhcpd.server import reply_payload
+from dhcpd.wire.codec import OPTIONS_OFFSET, MalformedPacket, decode, encode, reply_size_limit
 from dhcpd.wire.frame import BadFrame, build_frame, decode_frame
 from dhcpd.wire.message import BOOTREPLY, ZERO, DhcpMessage, MessageType
 
@@ -53,6 +55,8 @@ RELAY_ADDRESS = IPv4Address("10.9.2.1")
 RESET_EVERY = 5000
 FIXED_ADDRESSES = {IPv4Address("10.9.0.50")}
 OPTION_CLIENT_ID = 61
+OPTION_RELAY_AGENT = 82
+OWN_OPTIONS_SIZE = 32      # generous room for the undroppable options besides 82: 53, 54, 1, 51 and the end
 INGRESS = Ingress("s0", 2, SERVER_ADDRESSES, source_mac=b"\x02\x00\x00\x00\x00\x09")
 EXPECTED_REPLIES = {
     MessageType.DISCOVER: {MessageType.OFFER},
@@ -94,14 +98,21 @@ class ReceivePath:
             self.outcomes[f"dropped:{decision.drop_reason}" if decision.drop_reason else "no-reply"] += 1
             return None
         reply = self._check_reply(message, decision)
+        if reply is None:
+            self.outcomes["dropped:reply-too-large"] += 1
+            return None
         if reply.message_type is MessageType.ACK and message.message_type is MessageType.REQUEST:
             self._check_ack(message, reply, decision, before.get(reply.yiaddr))
         self.outcomes[f"replied:{reply.message_type.name}"] += 1
         return reply
 
-    def _check_reply(self, request: DhcpMessage, decision: Decision) -> DhcpMessage:
+    def _check_reply(self, request: DhcpMessage, decision: Decision) -> DhcpMessage | None:
         limit = reply_size_limit(request)
-        payload = encode(decision.reply, max_size=limit)
+        payload = reply_payload(request, decision.reply)
+        if payload is None:
+            if len(request.options.get(OPTION_RELAY_AGENT, b"")) + OWN_OPTIONS_SIZE <= limit - OPTIONS_OFFSET:
+                raise InvalidReply(f"reply refused as too large: {decision.reply!r}")
+            return None
         reply = decode(payload)
         kind = reply.message_type
         asked = request.message_type

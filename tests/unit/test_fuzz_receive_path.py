@@ -35,6 +35,9 @@ interesting_addresses = st.sampled_from([
     IPv4Address("10.9.0.50"), IPv4Address("10.9.1.15"), RELAY_ADDRESS, IPv4Address("10.9.2.11"),
     IPv4Address("10.9.7.7"), IPv4Address("255.255.255.255"),
 ])
+# Well-formed relay agent information (RFC 3046), up to about 1 KB: a reply must echo it whole.
+agent_information = st.lists(st.tuples(st.integers(1, 12), st.binary(max_size=255)), max_size=4).map(
+    lambda suboptions: b"".join(bytes([code, len(value)]) + value for code, value in suboptions))
 small_macs = st.sampled_from([bytes.fromhex(f"0200000000{n:02x}") for n in range(1, 6)])
 option_values = {
     50: interesting_addresses.map(lambda a: a.packed) | st.binary(max_size=8),
@@ -45,7 +48,7 @@ option_values = {
     57: st.integers(0, 65535).map(lambda n: n.to_bytes(2, "big")) | st.binary(max_size=3),
     60: st.sampled_from([b"voip-phone", b"voip", b"vo"]) | st.binary(max_size=40),
     61: st.binary(max_size=20),
-    82: st.binary(max_size=300),
+    82: agent_information | st.binary(max_size=300),
     118: interesting_addresses.map(lambda a: a.packed) | st.binary(max_size=6),
     12: st.binary(max_size=300),
 }
@@ -177,3 +180,17 @@ def test_seed_requests_are_all_answered_or_dropped_for_a_reason():
     assert path.outcomes["replied:OFFER"] >= 3 and path.outcomes["replied:ACK"] >= 2
     assert all(reply is None or reply.op == 2 for reply in replies)
     assert not any(reason.startswith("malformed") for reason in path.outcomes)
+
+
+def test_a_relay_agent_option_too_long_to_echo_costs_that_reply_only():
+    """Found by review, not by the fuzzers: a valid 756-byte option 82 made encode raise MessageTooLarge in the
+    server's send path, which lost the rest of the frames read in that wakeup."""
+    agent = b"".join(bytes([1, 250]) + bytes(250) for _ in range(3))
+    path = ReceivePath()
+    request = copy.deepcopy(SEEDS[6])
+    request.options[82] = agent
+    del request.options[57]                      # no maximum message size: replies stay within 548 bytes
+    assert path.feed(frame_for(request)) is None
+    assert path.outcomes == {"dropped:reply-too-large": 1}
+    request.options[57] = (1500).to_bytes(2, "big")
+    assert path.feed(frame_for(request)).options[82] == agent
