@@ -1,10 +1,10 @@
 """The server on the VM's real kernel: VLANs on a veth trunk, VLANs on an active-backup and on a balance-xor
 bond, and VLAN devices on a vlan_filtering bridge (a trunk port and an access port). Real clients in their own
-namespaces get leases from the right subnet, each lease names the VLAN device it came through, every request
-gets exactly one reply, one packet socket serves a hundred VLAN devices, and a VLAN device added while the
-server runs is served while one that loses its address, or goes, is not.
+namespaces get leases from the right subnet, each lease names the VLAN device (and id) it came through,
+every request gets exactly one reply, one packet socket serves over a hundred VLAN devices, and a VLAN device
+added while the server runs is served while one that loses its address, or goes, is not.
 
-One server in one namespace serves every stack (a server start costs minutes under TCG). Runs inside the VM
+One server in one namespace serves every stack (a server start costs a minute or more under TCG). Runs inside the VM
 (scripts/test-vm).
 """
 
@@ -150,12 +150,12 @@ def site(module_netns: NamespaceFactory) -> Site:
     return Site(server, clients, process)
 
 
-def one_reply(client: RawClient, xid: int, vlans: tuple[int, ...] = ()) -> list[DhcpMessage]:
-    """Send one DISCOVER; every reply to it: the first within REPLY_TIMEOUT, any more within SECOND_REPLY_WAIT."""
+def every_reply(client: RawClient, xid: int, vlans: tuple[int, ...] = ()) -> list[tuple[DhcpMessage, tuple[int, ...]]]:
+    """Send one DISCOVER; every reply to it with its VLAN tags: the first within REPLY_TIMEOUT, any more
+    within SECOND_REPLY_WAIT."""
     client.send(client.request(MessageType.DISCOVER, xid), vlans=vlans)
     first = client.replies(xid, timeout=REPLY_TIMEOUT)
-    more = client.replies(xid, timeout=SECOND_REPLY_WAIT) if first else []
-    return [message for message, _tags in first + more]
+    return first + (client.replies(xid, timeout=SECOND_REPLY_WAIT) if first else [])
 
 
 def answer(client: RawClient, xid: int, vlans: tuple[int, ...], wait: float) -> DhcpMessage | None:
@@ -176,7 +176,8 @@ def test_real_client_gets_a_lease_from_its_vlan_subnet_recorded_on_that_vlan_dev
     print(f"\n{name}: {client.program} got {address}; lease interface={lease.interface} "
           f"ifindex={lease.ifindex} vlan={lease.vlan}")
     assert lease.state is LeaseState.ACTIVE
-    assert (lease.interface, lease.ifindex) == (stack.server_device, site.ifindex(stack.server_device))
+    assert (lease.interface, lease.ifindex, lease.vlan) == (
+        stack.server_device, site.ifindex(stack.server_device), stack.vlan)
 
 
 @pytest.mark.slow
@@ -186,11 +187,11 @@ def test_one_discover_gets_exactly_one_offer(site: Site, name: str) -> None:
     mac = bytes.fromhex(f"0200007600{stack.vlan:02x}")
     client = RawClient(site.clients[stack.client_prefix], stack.client_device, mac)
     try:
-        replies = one_reply(client, 0x7600 + stack.vlan)
+        replies = every_reply(client, 0x7600 + stack.vlan)
     finally:
         client.close()
-    assert [reply.message_type for reply in replies] == [MessageType.OFFER], site.process.log()[-3000:]
-    assert replies[0].yiaddr in stack.subnet
+    assert [reply.message_type for reply, _tags in replies] == [MessageType.OFFER], site.process.log()[-3000:]
+    assert replies[0][0].yiaddr in stack.subnet
 
 
 @pytest.mark.slow
@@ -201,11 +202,12 @@ def test_one_packet_socket_serves_a_hundred_vlan_devices(site: Site) -> None:
     assert f"serving {served} link(s)" in site.process.log()
     client = RawClient(site.clients["tvst"], "t0", bytes.fromhex("020000760150"))
     try:
-        replies = one_reply(client, 0x7650, vlans=(150,))
+        replies = every_reply(client, 0x7650, vlans=(150,))
     finally:
         client.close()
-    assert [reply.message_type for reply in replies] == [MessageType.OFFER], site.process.log()[-3000:]
-    assert replies[0].yiaddr in IPv4Network("10.41.50.0/24")
+    assert [(reply.message_type, tags) for reply, tags in replies] == [(MessageType.OFFER, (150,))], \
+        site.process.log()[-3000:]
+    assert replies[0][0].yiaddr in IPv4Network("10.41.50.0/24")
 
 
 @pytest.mark.slow
