@@ -9,6 +9,7 @@ one if the new one has errors; SIGTERM and SIGINT stop after committing what is 
 from __future__ import annotations
 
 import asyncio
+import random
 import logging
 import os
 import signal
@@ -74,7 +75,9 @@ class Server:
     stats: Stats = field(default_factory=Stats)
 
     def __post_init__(self) -> None:
-        self.engine = Engine(self.config, self.store.load_all())
+        # Servers sharing a database each start allocating at their own place in every pool.
+        offset = random.random() if self.store.shared else 0.0
+        self.engine = Engine(self.config, self.store.load_all(), cursor_offset=offset)
         self.engine.set_reservations(reservation_hosts(self.store.reservations.all()))
         self.limits = RequestLimits(self.settings.rate_limit_mac, self.settings.rate_limit_link)
         self.declines = DeclineGuard(self.settings.decline_max_fraction, self.settings.decline_limit_mac)

@@ -97,8 +97,11 @@ def reply_destination(request: DhcpMessage, reply: DhcpMessage, nak: bool) -> De
 
 class Engine:
     def __init__(self, config: Config, leases: Iterable[Lease] = (), *, offer_hold: int = OFFER_HOLD,
-                 decline_probation: int = DECLINE_PROBATION) -> None:
+                 decline_probation: int = DECLINE_PROBATION, cursor_offset: float = 0.0) -> None:
+        """`cursor_offset` (0 to 1): where each pool starts handing out never-used addresses; servers that share
+        one database use different offsets so that they do not race for the same addresses."""
         self.offer_hold = offer_hold
+        self.cursor_offset = cursor_offset
         self.decline_probation = decline_probation
         self.config = config
         self.reservations: list[Host] = []
@@ -112,7 +115,8 @@ class Engine:
         self.classifier = Classifier(config.classes)
         self._static_stacks: dict[tuple, ScopeStack] = {}
         self._server_ips: dict[tuple, IPv4Address | None] = {}  # (subnet, link addresses) -> our address
-        self.leases = LeaseIndex([pool for subnet in config.subnets for pool in subnet.pools], leases)
+        self.leases = LeaseIndex([pool for subnet in config.subnets for pool in subnet.pools], leases,
+                                 self.cursor_offset)
 
     def reconfigure(self, config: Config) -> None:
         """Swap in a new configuration, keeping every lease and reservation."""
@@ -219,8 +223,9 @@ class Engine:
         return not self.hosts.reserved_for_other(address, request.hosts)
 
     def _available(self, request: Request, value: int, now: float) -> bool:
-        address = IPv4Address(value)
-        return self.leases.is_free(address, now) and not self.hosts.reserved_for_other(address, request.hosts)
+        if not self.leases.is_free(value, now):
+            return False
+        return not self.hosts.reserved or not self.hosts.reserved_for_other(IPv4Address(value), request.hosts)
 
     def _permitted(self, pool: Pool, request: Request) -> bool:
         """isc's permit lists: any matching `deny` refuses; with `allow`s, one of them must match."""

@@ -4,6 +4,10 @@ The database is the durable copy; this index is what the engine decides from, so
 waits on SQL. Allocation never scans a pool: each pool hands out never-used addresses from a cursor, then
 addresses that became free again (released, expired, deleted), oldest first. Expiry is lazy: a heap of
 end times is drained when a pool runs dry and by the server's periodic reclaim.
+
+Addresses are keyed by their integer value inside the index: `IPv4Address.__hash__` is Python code, and at
+start-up with a million leases it was a quarter of the time. Several servers sharing one database start
+their pool cursors at different offsets (`cursor_offset`), so that they do not race for the same addresses.
 """
 
 from __future__ import annotations
@@ -27,9 +31,12 @@ TIMED = frozenset({LeaseState.OFFERED, LeaseState.ACTIVE, LeaseState.DECLINED, L
 class PoolState:
     """Allocation state of one pool: a cursor over never-used addresses and a queue of freed ones."""
 
-    def __init__(self, pool: Pool) -> None:
+    def __init__(self, pool: Pool, cursor_offset: float = 0.0) -> None:
+        """`cursor_offset` (0 to 1): where in the pool the never-used addresses start being handed out; the
+        addresses before it come last, so the pool is still walked exactly once."""
         self.pool = pool
-        self._ranges = [(int(r.first), int(r.last)) for r in pool.ranges]
+        ranges = [(int(r.first), int(r.last)) for r in pool.ranges]
+        self._ranges = _rotated(ranges, int(sum(last - first + 1 for first, last in ranges) * cursor_offset))
         self._range_index = 0
         self._next = self._ranges[0][0] if self._ranges else 0
         self.freed: dict[int, None] = {}  # insertion-ordered set: oldest freed first
@@ -57,15 +64,27 @@ class PoolState:
         return None
 
 
+def _rotated(ranges: list[tuple[int, int]], skip: int) -> list[tuple[int, int]]:
+    """The same addresses as `ranges`, starting `skip` addresses in and wrapping around."""
+    for position, (first, last) in enumerate(ranges):
+        size = last - first + 1
+        if skip < size:
+            head = [(first + skip, last)]
+            tail = [(first, first + skip - 1)] if skip else []
+            return head + ranges[position + 1:] + ranges[:position] + tail
+        skip -= size
+    return ranges
+
+
 class LeaseIndex:
     """Leases by address, by client identifier and by MAC, plus per-pool allocation state."""
 
-    def __init__(self, pools: Iterable[Pool], leases: Iterable[Lease] = ()) -> None:
-        self.by_ip: dict[IPv4Address, Lease] = {}
-        self._by_client_id: dict[bytes, set[IPv4Address]] = {}
-        self._by_mac: dict[bytes, set[IPv4Address]] = {}
+    def __init__(self, pools: Iterable[Pool], leases: Iterable[Lease] = (), cursor_offset: float = 0.0) -> None:
+        self._by_ip: dict[int, Lease] = {}
+        self._by_client_id: dict[bytes, set[int]] = {}
+        self._by_mac: dict[bytes, set[int]] = {}
         self._expiries: list[tuple[float, int]] = []
-        self.pools = [PoolState(pool) for pool in pools]
+        self.pools = [PoolState(pool, cursor_offset) for pool in pools]
         self._pool_of_pool = {id(state.pool): state for state in self.pools}
         spans = sorted(
             ((int(r.first), int(r.last), state) for state in self.pools for r in state.pool.ranges),
@@ -78,18 +97,18 @@ class LeaseIndex:
                 self.put(lease)
 
     def __len__(self) -> int:
-        return len(self.by_ip)
+        return len(self._by_ip)
 
     def __iter__(self) -> Iterator[Lease]:
-        return iter(self.by_ip.values())
+        return iter(self._by_ip.values())
 
     def get(self, ip: IPv4Address) -> Lease | None:
-        return self.by_ip.get(ip)
+        return self._by_ip.get(int(ip))
 
     def pool_state(self, pool: Pool) -> PoolState:
         return self._pool_of_pool[id(pool)]
 
-    def pool_of(self, ip: IPv4Address) -> PoolState | None:
+    def pool_of(self, ip: IPv4Address | int) -> PoolState | None:
         value = int(ip)
         position = bisect_right(self._span_starts, value) - 1
         if position >= 0:
@@ -100,39 +119,42 @@ class LeaseIndex:
 
     def put(self, lease: Lease) -> None:
         """Insert or replace the lease for its address, keeping every index consistent."""
-        old = self.by_ip.get(lease.ip)
+        value = int(lease.ip)
+        old = self._by_ip.get(value)
         if old is not None:
-            self._unlink_client(old)
-        self.by_ip[lease.ip] = lease
+            self._unlink_client(old, value)
+        self._by_ip[value] = lease
         if lease.client_id is not None:
-            self._by_client_id.setdefault(lease.client_id, set()).add(lease.ip)
+            self._by_client_id.setdefault(lease.client_id, set()).add(value)
         if lease.mac is not None:
-            self._by_mac.setdefault(lease.mac, set()).add(lease.ip)
+            self._by_mac.setdefault(lease.mac, set()).add(value)
         if lease.state in TIMED:
-            heapq.heappush(self._expiries, (lease.expires, int(lease.ip)))
+            heapq.heappush(self._expiries, (lease.expires, value))
         elif lease.state in REUSABLE:
-            self._mark_freed(lease.ip)
+            self._mark_freed(value)
 
     def remove(self, ip: IPv4Address) -> Lease | None:
         """Forget an address entirely (API delete); it becomes allocatable again."""
-        lease = self.by_ip.pop(ip, None)
+        value = int(ip)
+        lease = self._by_ip.pop(value, None)
         if lease is not None:
-            self._unlink_client(lease)
-            self._mark_freed(ip)
+            self._unlink_client(lease, value)
+            self._mark_freed(value)
         return lease
 
     def client_leases(self, client_id: bytes | None, mac: bytes | None) -> list[Lease]:
         """Leases of a client: by client identifier when it sent one, else by MAC on leases without one."""
+        by_ip = self._by_ip
         if client_id is not None:
-            found = [self.by_ip[ip] for ip in self._by_client_id.get(client_id, ())]
+            found = [by_ip[value] for value in self._by_client_id.get(client_id, ())]
             if found:
                 return found
         if mac is None:
             return []
         return [
-            self.by_ip[ip]
-            for ip in self._by_mac.get(mac, ())
-            if client_id is None or self.by_ip[ip].client_id is None
+            by_ip[value]
+            for value in self._by_mac.get(mac, ())
+            if client_id is None or by_ip[value].client_id is None
         ]
 
     def allocate(self, pool: Pool, available: Callable[[int], bool], now: float) -> IPv4Address | None:
@@ -144,8 +166,8 @@ class LeaseIndex:
             found = state.take(available)
         return IPv4Address(found) if found is not None else None
 
-    def is_free(self, ip: IPv4Address, now: float) -> bool:
-        lease = self.by_ip.get(ip)
+    def is_free(self, ip: IPv4Address | int, now: float) -> bool:
+        lease = self._by_ip.get(int(ip))
         return lease is None or lease.state in REUSABLE or (lease.state in TIMED and lease.expires <= now)
 
     def reclaim(self, now: float, limit: int | None = None) -> list[Lease]:
@@ -156,8 +178,7 @@ class LeaseIndex:
             if limit is not None:
                 limit -= 1
             expires, value = heapq.heappop(self._expiries)
-            ip = IPv4Address(value)
-            lease = self.by_ip.get(ip)
+            lease = self._by_ip.get(value)
             if lease is None or lease.state not in TIMED or lease.expires != expires:
                 continue
             # an expired offer stays remembered for its client, like an expired lease
@@ -171,17 +192,17 @@ class LeaseIndex:
         """The earliest end time still waiting to be reclaimed (it may belong to a lease replaced since)."""
         return self._expiries[0][0] if self._expiries else None
 
-    def _mark_freed(self, ip: IPv4Address) -> None:
-        state = self.pool_of(ip)
+    def _mark_freed(self, value: int) -> None:
+        state = self.pool_of(value)
         if state is not None:
-            state.freed[int(ip)] = None
+            state.freed[value] = None
 
-    def _unlink_client(self, lease: Lease) -> None:
+    def _unlink_client(self, lease: Lease, value: int) -> None:
         for table, key in ((self._by_client_id, lease.client_id), (self._by_mac, lease.mac)):
             if key is None:
                 continue
-            ips = table.get(key)
-            if ips is not None:
-                ips.discard(lease.ip)
-                if not ips:
+            values = table.get(key)
+            if values is not None:
+                values.discard(value)
+                if not values:
                     del table[key]

@@ -91,7 +91,7 @@ class ReceivePath:
         except (BadFrame, MalformedPacket) as error:
             self.outcomes[f"malformed:{error.reason}"] += 1
             return None
-        before = dict(self.engine.leases.by_ip)
+        before = {lease.ip: lease for lease in self.engine.leases}
         decision = self.engine.handle(message, INGRESS, self.now)
         self._check_persisted(decision)
         if decision.reply is None:

@@ -295,3 +295,9 @@ def test_bootp_and_replies_are_dropped(engine):
     assert engine.handle(bootp, S1, NOW).drop_reason == "bootp"
     reply = DhcpMessage(op=2, chaddr=mac(1), options={53: bytes([MessageType.OFFER])})
     assert engine.handle(reply, S1, NOW).drop_reason == "not-dhcp-request"
+
+
+def test_cursor_offset_starts_elsewhere_and_still_walks_the_whole_pool():
+    engine = Engine(parse_text(CONFIG, "t.conf"), cursor_offset=0.5)
+    offered = [engine.handle(message(MessageType.DISCOVER, n), S1, NOW).reply.yiaddr for n in (1, 2, 3)]
+    assert offered == [IPv4Address("10.77.1.101"), IPv4Address("10.77.1.102"), IPv4Address("10.77.1.100")]
