@@ -9,9 +9,9 @@ one if the new one has errors; SIGTERM and SIGINT stop after committing what is 
 from __future__ import annotations
 
 import asyncio
-import random
 import logging
 import os
+import random
 import signal
 import time
 from collections.abc import Awaitable, Callable
