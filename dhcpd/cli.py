@@ -21,8 +21,10 @@ from dhcpd.config.errors import ConfigError
 from dhcpd.config.parser import load
 from dhcpd.leases.importing import import_lease_file
 from dhcpd.leases.iscfile import ParseError
+from dhcpd.leases.database import DURABILITY_LEVELS
 from dhcpd.leases.store import DEFAULT_DB_URL, LeaseStore
 from dhcpd.ratelimit import Rate, parse_rate
+from dhcpd.packetlog import stderr_writer, syslog_writer
 from dhcpd.server import Settings, serve, write_pid_file
 
 DEFAULT_CONFIG = "/etc/dhcp/dhcpd.conf"
@@ -49,6 +51,10 @@ def argument_parser() -> argparse.ArgumentParser:
                         help="bearer token for API changes, and for every API call on a non-loopback address "
                              "(default: $DHCPD_API_TOKEN)")
     add_abuse_limits(parser)
+    parser.add_argument("--durability", choices=DURABILITY_LEVELS, default="power-loss",
+                        help="what an acknowledged lease survives: power-loss (default; the commit reaches the disk) "
+                             "or crash (the commit reaches the operating system: a killed server loses nothing, "
+                             "a power cut may lose the last leases); README.md, Durability")
     parser.add_argument("interfaces", nargs="*", help="serve only these interfaces")
     return parser
 
@@ -90,8 +96,12 @@ def export_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def has_syslog() -> bool:
+    return os.path.exists("/dev/log")
+
+
 def setup_logging(debug: bool) -> None:
-    if debug or not os.path.exists("/dev/log"):
+    if debug or not has_syslog():
         handler: logging.Handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%b %d %H:%M:%S"))
     else:
@@ -159,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     for note in config.notes:
         log.info("%s: accepted, has no effect here: %s", args.config_file, note)
-    store = LeaseStore(args.db_url)
+    store = LeaseStore(args.db_url, args.durability)
     store.upgrade()
     if args.lease_file:
         try:
@@ -181,7 +191,8 @@ def main(argv: list[str] | None = None) -> int:
         write_pid_file(args.pid_file)
     settings = Settings(args.config_file, args.db_url, frozenset(args.interfaces), args.lease_file, args.pid_file,
                         rate_limit_mac=args.rate_limit_mac, rate_limit_link=args.rate_limit_link,
-                        decline_limit_mac=args.decline_limit_mac, decline_max_fraction=args.decline_limit)
+                        decline_limit_mac=args.decline_limit_mac, decline_max_fraction=args.decline_limit,
+                        log_writer=stderr_writer() if args.debug or not has_syslog() else syslog_writer())
     try:
         asyncio.run(serve(settings, config, store, *services))
     finally:

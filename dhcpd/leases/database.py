@@ -22,27 +22,44 @@ SQLITE_CACHE_KIB = 65_536   # page cache per connection; index updates of large 
 CONNECT_TIMEOUT_SECONDS = 5  # a server database that does not answer fails one batch, not the whole loop
 
 
-def _set_sqlite_pragmas(dbapi_connection, _connection_record) -> None:
-    cursor = dbapi_connection.cursor()
-    try:
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=FULL")
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-        cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
-    finally:
-        cursor.close()
+# What a committed (and so acknowledged) lease survives. "power-loss": the commit waits until the data is on
+# disk (SQLite synchronous=FULL; PostgreSQL's synchronous_commit as configured, on by default). "crash": the
+# commit waits until the data is in the operating system (SQLite WAL with synchronous=NORMAL; PostgreSQL
+# synchronous_commit=off): it survives the server process being killed, not an OS crash or a power cut.
+DURABILITY_LEVELS = ("power-loss", "crash")
+_SQLITE_SYNCHRONOUS = {"power-loss": "FULL", "crash": "NORMAL"}
 
 
-def create_db_engine(url: str) -> Engine:
-    """An engine for `url`; for an SQLite file, its folder is created and the durability pragmas are set."""
+def _sqlite_pragmas(durability: str):
+    def set_pragmas(dbapi_connection, _connection_record) -> None:
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute(f"PRAGMA synchronous={_SQLITE_SYNCHRONOUS[durability]}")
+            cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+            cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
+        finally:
+            cursor.close()
+
+    return set_pragmas
+
+
+def create_db_engine(url: str, durability: str = "power-loss") -> Engine:
+    """An engine for `url` committing with `durability` (see DURABILITY_LEVELS); for an SQLite file, its
+    folder is created and the pragmas are set on every connection."""
+    if durability not in DURABILITY_LEVELS:
+        raise ValueError(f"durability must be one of {', '.join(DURABILITY_LEVELS)}, not {durability!r}")
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
+        connect_args: dict = {"connect_timeout": CONNECT_TIMEOUT_SECONDS}
+        if durability == "crash":
+            connect_args["options"] = "-c synchronous_commit=off"
         # pre-ping: after the database restarted, the next batch gets a fresh connection instead of a dead one
-        return create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": CONNECT_TIMEOUT_SECONDS})
+        return create_engine(url, pool_pre_ping=True, connect_args=connect_args)
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url, connect_args={"check_same_thread": False})
-    event.listen(engine, "connect", _set_sqlite_pragmas)
+    event.listen(engine, "connect", _sqlite_pragmas(durability))
     return engine
 
 

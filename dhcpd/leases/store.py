@@ -54,8 +54,8 @@ class LeaseFilter:
 
 
 class LeaseStore:
-    def __init__(self, url: str = DEFAULT_DB_URL):
-        self.engine = create_db_engine(url)
+    def __init__(self, url: str = DEFAULT_DB_URL, durability: str = "power-loss"):
+        self.engine = create_db_engine(url, durability)
         self.reservations = ReservationTable(self.engine)
         self._upsert, self._claim = self._upsert_statements()
         # A server database (not an embedded file) may be shared by several DHCP servers.

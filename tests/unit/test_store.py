@@ -202,6 +202,20 @@ def test_sqlite_is_durable_and_concurrent(store):
         assert connection.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
 
 
+def test_crash_durability_commits_to_the_operating_system_only(tmp_path):
+    crash_level = LeaseStore(f"sqlite:///{tmp_path / 'leases.sqlite'}", durability="crash")
+    try:
+        with crash_level.engine.connect() as connection:
+            assert connection.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL
+    finally:
+        crash_level.close()
+
+
+def test_an_unknown_durability_is_refused(tmp_path):
+    with pytest.raises(ValueError, match="durability must be one of"):
+        LeaseStore(f"sqlite:///{tmp_path / 'leases.sqlite'}", durability="maybe")
+
+
 def test_the_folder_of_a_new_database_is_created(tmp_path):
     path = tmp_path / "var" / "lib" / "pydhcpd" / "leases.sqlite"
     upgrade_schema(f"sqlite:///{path}")

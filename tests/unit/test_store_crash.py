@@ -23,8 +23,8 @@ CONCURRENT_CALLERS = 50
 ADDRESSES_BEFORE_KILL = 2_000
 
 
-async def persist_forever(url: str) -> None:
-    store = LeaseStore(url)
+async def persist_forever(url: str, durability: str) -> None:
+    store = LeaseStore(url, durability)
     store.upgrade()
     committer = GroupCommitter(store)
     committer.start()
@@ -41,10 +41,11 @@ async def persist_forever(url: str) -> None:
 
 @pytest.mark.unit
 @pytest.mark.slow
-def test_every_acknowledged_lease_survives_sigkill(tmp_path):
+@pytest.mark.parametrize("durability", ["power-loss", "crash"])
+def test_every_acknowledged_lease_survives_sigkill(tmp_path, durability):
     url = f"sqlite:///{tmp_path / 'leases.sqlite'}"
     source_root = str(Path(dhcpd.__file__).resolve().parents[1])
-    child = subprocess.Popen([sys.executable, __file__, url], stdout=subprocess.PIPE, text=True,
+    child = subprocess.Popen([sys.executable, __file__, url, durability], stdout=subprocess.PIPE, text=True,
                              env={**os.environ, "PYTHONPATH": source_root})
     try:
         assert child.stdout.readline() == "ready\n"
@@ -64,4 +65,4 @@ def test_every_acknowledged_lease_survives_sigkill(tmp_path):
 
 
 if __name__ == "__main__":
-    asyncio.run(persist_forever(sys.argv[1]))
+    asyncio.run(persist_forever(sys.argv[1], sys.argv[2]))
