@@ -24,6 +24,7 @@ from dhcpd.leases.record import Lease, LeaseState
 
 # States whose address may be given to a new client.
 REUSABLE = frozenset({LeaseState.FREE, LeaseState.BACKUP, LeaseState.RELEASED, LeaseState.EXPIRED})
+RECLAIM_STEP = 500   # expiry entries handled at a time on the packet path
 # States that end by themselves when their `expires` passes.
 TIMED = frozenset({LeaseState.OFFERED, LeaseState.ACTIVE, LeaseState.DECLINED, LeaseState.ABANDONED})
 
@@ -161,8 +162,10 @@ class LeaseIndex:
         """A free address of the pool, or None when it is exhausted even after reclaiming expired leases."""
         state = self.pool_state(pool)
         found = state.take(available)
-        if found is None:
-            self.reclaim(now)
+        # Expire in steps, stopping as soon as this pool has an address again: a mass expiry elsewhere must
+        # not be paid for by one request.
+        while found is None and self._expiries and self._expiries[0][0] <= now:
+            self.reclaim(now, limit=RECLAIM_STEP)
             found = state.take(available)
         return IPv4Address(found) if found is not None else None
 
