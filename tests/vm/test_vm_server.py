@@ -1,11 +1,11 @@
-"""The server on the VM's real kernel: VLANs on a veth trunk, VLANs on an active-backup and on a balance-xor
-bond, and VLAN devices on a vlan_filtering bridge (a trunk port and an access port). Real clients in their own
-namespaces get leases from the right subnet, each lease names the VLAN device (and id) it came through,
-every request gets exactly one reply, one packet socket serves over a hundred VLAN devices, and a VLAN device
-added while the server runs is served while one that loses its address, or goes, is not.
+"""The server on the VM's real kernel: VLANs on a veth trunk, VLANs on an active-backup, a balance-xor and an
+802.3ad (LACP) bond, and VLAN devices on a vlan_filtering bridge (a trunk port and an access port). Real clients
+in their own namespaces get leases from the right subnet, each lease names the VLAN device (and id) it came
+through, every request gets exactly one reply, one packet socket serves over a hundred VLAN devices, and a VLAN
+device added while the server runs is served while one that loses its address, or goes, is not.
 
-One server in one namespace serves every stack (a server start costs a minute or more under TCG). Runs inside the VM
-(scripts/test-vm).
+One server in one namespace serves every stack (a server start costs a minute or more under TCG). Runs inside
+the VM (scripts/test-vm).
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ LIVE_CHANGE_TIMEOUT = 120.0
 
 MANY_VLANS = range(100, 200)    # t0.100 .. t0.199, VLAN n in 10.41.(n-100).0/24
 LIVE_VLAN = 60                  # created and removed while the server runs
+LACP = "802.3ad lacp_rate fast"  # both ends negotiate LACP over their two veths
 
 
 @dataclass(frozen=True)
@@ -58,13 +59,15 @@ STACKS = {
     "veth trunk, vlan 11": Stack("tvst", "t0.11", "t0.11", 11, Udhcpc),
     "active-backup bond": Stack("tvsa", "bond0.20", "bond0.20", 20, Dhcpcd),
     "balance-xor bond": Stack("tvsx", "bond1.30", "bond1.30", 30, Dhclient),
+    "802.3ad bond": Stack("tvsl", "bond2.50", "bond2.50", 50, Udhcpc),
     "vlan_filtering bridge, trunk port": Stack("tvsb", "p1.40", "br0.40", 40, Udhcpc),
     "vlan_filtering bridge, access port": Stack("tvsp", "p2", "br0.41", 41, Dhcpcd),
 }
 
 
 def bond(name: str, mode: str, slaves: tuple[str, str], vlan: int) -> str:
-    """ip commands: bond `name` of `slaves` (the first becomes active) with VLAN device `name.vlan` on top."""
+    """ip commands: bond `name` in `mode` (with its options) of `slaves` (the first becomes active), with VLAN
+    device `name.vlan` on top."""
     lines = [f"link add {name} type bond mode {mode} miimon 100"]
     lines += [f"link set {slave} down\nlink set {slave} master {name}\nlink set {slave} up" for slave in slaves]
     lines += [f"link set {name} up", f"link add link {name} name {name}.{vlan} type vlan id {vlan}",
@@ -82,6 +85,7 @@ SERVER_LINKS = (
     + "".join(vlan_device("t0", n, f"10.41.{n - 100}.1/24") for n in MANY_VLANS)
     + bond("bond0", "active-backup", ("a1", "a2"), 20) + "address add 10.40.20.1/24 dev bond0.20\n"
     + bond("bond1", "balance-xor", ("x1", "x2"), 30) + "address add 10.40.30.1/24 dev bond1.30\n"
+    + bond("bond2", LACP, ("l1", "l2"), 50) + "address add 10.40.50.1/24 dev bond2.50\n"
     + "link add br0 type bridge vlan_filtering 1\nlink set p1 master br0\nlink set p2 master br0\nlink set br0 up\n"
     + vlan_device("br0", 40, "10.40.40.1/24") + vlan_device("br0", 41, "10.40.41.1/24")
 )
@@ -94,10 +98,12 @@ CLIENT_LINKS = {
     "tvst": vlan_device("t0", 10) + vlan_device("t0", 11),
     "tvsa": bond("bond0", "active-backup", ("a1", "a2"), 20),
     "tvsx": bond("bond1", "balance-xor", ("x1", "x2"), 30),
+    "tvsl": bond("bond2", LACP, ("l1", "l2"), 50),
     "tvsb": vlan_device("p1", 40),
     "tvsp": "",
 }
-VETHS = {"tvst": ("t0",), "tvsa": ("a1", "a2"), "tvsx": ("x1", "x2"), "tvsb": ("p1",), "tvsp": ("p2",)}
+VETHS = {"tvst": ("t0",), "tvsa": ("a1", "a2"), "tvsx": ("x1", "x2"), "tvsl": ("l1", "l2"), "tvsb": ("p1",),
+         "tvsp": ("p2",)}
 
 
 def config() -> str:
