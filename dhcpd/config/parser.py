@@ -54,6 +54,9 @@ class _Reader:
     def read(self, text: str) -> Config:
         self.tokens = Tokens(tokenize(text, self.config.source))
         while self.tokens.peek().kind is not Kind.END:
+            if self.tokens.at("}"):  # a '}' with no block open: report it and move past it
+                self.problem(self.tokens.next(), "'}' closes no block")
+                continue
             self.statement_or_problem(self.config.root)
         self.problems += checks.place_shared_pools(self.shared_pools)
         self.problems += checks.check_subnets_and_ranges(self.config)
