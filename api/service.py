@@ -2,25 +2,23 @@
 bad address fails at once, and uvicorn run inside the DHCP server's own event loop.
 
 uvicorn's `serve()` would take over SIGINT and SIGTERM; here the DHCP server owns them (it commits pending
-leases before stopping) and stops the API by cancelling its task.
+leases before stopping) and stops the API by cancelling its task (api/web.py).
+
+This module stays light: FastAPI, pydantic and uvicorn are imported only when the API is on, in a worker thread
+once the server is already serving, so they never delay the first reply (about 1 s on the host, far more in
+a slow VM).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import os
 import socket
 import stat
-from collections.abc import Iterator
 from dataclasses import dataclass
 from ipaddress import ip_address
-
-import uvicorn
-
-from api.app import create_app
-from api.auth import ApiAuth
-from dhcpd.admin import Admin
 
 DEFAULT_API = "127.0.0.1:8067"
 UNIX_PREFIX = "unix:"
@@ -85,25 +83,11 @@ def _open_unix(path: str) -> ApiListener:
     return ApiListener(f"unix:{path}", sock, True, path)
 
 
-class LoopUvicorn(uvicorn.Server):
-    """uvicorn without its own signal handlers: the DHCP server handles SIGINT, SIGTERM and SIGHUP."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
-
-
 async def serve_api(server, listener: ApiListener, token: str | None) -> None:
     """Serve the API for `server` on `listener` until cancelled (pass with functools.partial to Server.run)."""
-    app = create_app(Admin(server), ApiAuth(token, reads_need_token=not listener.loopback))
-    web = LoopUvicorn(uvicorn.Config(app, lifespan="off", log_level="warning", access_log=False))
-    serving = asyncio.ensure_future(web.serve(sockets=[listener.socket]))
     try:
-        await asyncio.shield(serving)
-    except asyncio.CancelledError:
-        web.should_exit = True  # let open requests finish, then close
-        await serving
-        raise
+        web = await asyncio.to_thread(importlib.import_module, "api.web")
+        await web.serve(server, listener.socket, token, reads_need_token=not listener.loopback)
     finally:
         listener.socket.close()
         if listener.path is not None:
