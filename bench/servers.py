@@ -89,14 +89,23 @@ class Ours(IscDhcpd):
     """This project's server (python -m dhcpd), started on the same dhcpd.conf as isc-dhcpd, SQLite leases."""
 
     name = "ours"
+    flags: tuple[str, ...] = ()
 
     def argv(self, workdir: Path, links: list[Link]) -> list[str]:
         return [sys.executable, "-m", "dhcpd", "-f", "-d", "-cf", str(workdir / "dhcpd.conf"), "-lf",
-                str(workdir / "dhcpd.leases"), "--db", f"sqlite:///{workdir / 'leases.sqlite'}",
+                str(workdir / "dhcpd.leases"), "--db", f"sqlite:///{workdir / 'leases.sqlite'}", *self.flags,
                 *[link.server_device for link in links]]
 
     def environment(self, workdir: Path) -> dict[str, str]:
         return {"PYTHONPATH": str(PROJECT_ROOT)}
+
+
+class OursCrashDurable(Ours):
+    """This project's server with `--durability crash`: an ACK waits for the commit to reach the operating system,
+    not the disk, the guarantee Kea's memfile gives (it appends to its CSV file without syncing it)."""
+
+    name = "ours-crash"
+    flags = ("--durability", "crash")
 
 
 class Dnsmasq(Server):
@@ -117,4 +126,6 @@ class Dnsmasq(Server):
         return ["dnsmasq", "-d", "-C", str(workdir / "dnsmasq.conf")]
 
 
-SERVER_KINDS: dict[str, type[Server]] = {kind.name: kind for kind in (Ours, Kea, IscDhcpd, Dnsmasq)}
+SERVER_KINDS: dict[str, type[Server]] = {
+    kind.name: kind for kind in (Ours, OursCrashDurable, Kea, IscDhcpd, Dnsmasq)
+}

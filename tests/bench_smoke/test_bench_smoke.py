@@ -1,5 +1,5 @@
-"""Smoke test of the benchmark harness: `python -m bench --quick --servers isc` runs end to end in its own
-namespaces and prints a table row with a completed DORA rate above zero."""
+"""Smoke test of the benchmark harness: `python -m bench --quick --servers isc,ours` runs end to end in its own
+namespaces and prints, for each server, a table row with a completed DORA rate above zero."""
 
 import subprocess
 import sys
@@ -22,8 +22,9 @@ def completed_rate_of(table: str, server: str) -> float:
     return 0.0 if value == "-" else float(value)
 
 
-def test_quick_bench_measures_isc_dhcpd():
-    finished = subprocess.run([sys.executable, "-m", "bench", "--quick", "--servers", "isc"], cwd=PROJECT_ROOT,
-                              capture_output=True, text=True, timeout=120)
+def test_quick_bench_measures_isc_dhcpd_and_ours():
+    finished = subprocess.run([sys.executable, "-m", "bench", "--quick", "--servers", "isc,ours"],
+                              cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=240)
     assert finished.returncode == 0, finished.stderr
     assert completed_rate_of(finished.stdout, "isc") > 0, finished.stdout
+    assert completed_rate_of(finished.stdout, "ours") > 0, finished.stdout
