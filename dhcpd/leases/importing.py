@@ -83,9 +83,10 @@ class ImportProgress:
 
 
 def import_lease_file(store: LeaseStore, path: str, out: TextIO = sys.stderr) -> int | None:
-    """Import the lease file at `path` if it exists and the database holds no lease; returns how many leases
-    were imported, or None when there was nothing to do. Raises `ParseError` (nothing written) on a bad file."""
-    if not os.path.exists(path) or store.page(None, 1):
+    """Import the lease file at `path` if it exists, is not empty and the database holds no lease; returns how
+    many leases were imported, or None when there was nothing to do. Raises `ParseError` (nothing written) on a
+    bad file."""
+    if not os.path.exists(path) or os.path.getsize(path) == 0 or store.page(None, 1):
         return None
     progress = ImportProgress(out)
     started = time.monotonic()
