@@ -14,7 +14,7 @@ import os
 import random
 import signal
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 
 from dhcpd.admin import reservation_hosts
@@ -25,6 +25,7 @@ from dhcpd.config.trunks import trunk_vlans
 from dhcpd.decline_guard import DEFAULT_MAX_FRACTION, DEFAULT_PER_MAC, DeclineGuard
 from dhcpd.engine.engine import Engine
 from dhcpd.engine.probe import ProbeFirst
+from dhcpd.engine.reverse_names import ResolveFirst
 from dhcpd.engine.types import Decision, Ingress
 from dhcpd.leases.follower import ChangeFollower
 from dhcpd.leases.group_commit import GroupCommitter
@@ -34,6 +35,7 @@ from dhcpd.net.guard import open_guard_socket
 from dhcpd.net.interfaces import InterfaceTable, Link
 from dhcpd.net.ping import Pinger
 from dhcpd.net.rawsock import PACKET_OTHERHOST, PACKET_OUTGOING, open_packet_socket, receive
+from dhcpd.net.reverse_dns import ReverseResolver
 from dhcpd.net.transmit import Transmitter
 from dhcpd.net.trunk import TrunkSockets
 from dhcpd.notify import notify
@@ -105,6 +107,7 @@ class Server:
         self.committer = GroupCommitter(self.store)
         self.committer.start()
         self.pinger = self._open_pinger(loop)
+        self.reverse_dns = ReverseResolver()
         loop.add_reader(self.packet_socket.fileno(), self._on_readable)
         loop.add_signal_handler(signal.SIGHUP, self.reload)
         for stop_signal in (signal.SIGTERM, signal.SIGINT):
@@ -134,6 +137,7 @@ class Server:
             self.guard_socket.close()
             if self.pinger is not None:
                 self.pinger.close()
+            self.reverse_dns.close()
             log.info("Server stopped.")
 
     def stop(self) -> None:
@@ -243,21 +247,26 @@ class Server:
         self.carry_out(message, decision, ingress)
 
     def carry_out(self, message: DhcpMessage, decision: Decision, ingress: Ingress) -> None:
-        """Log, count, probe (ping-check), commit and send what the engine decided."""
+        """Log, count, probe (ping-check), look up a name (get-lease-hostnames), commit and send what the engine
+        decided."""
         if decision.log and not decision.persist:  # with leases to commit, the outcome decides what is logged
             self._write_log(decision.log)
         if decision.drop_reason is not None:
             self.stats.drop(decision.drop_reason, ingress.ifname)
         if isinstance(decision, ProbeFirst):
-            task = asyncio.get_running_loop().create_task(self._probe_then_carry_out(message, decision, ingress))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self._in_background(self._probe_then_carry_out(message, decision, ingress))
+        elif isinstance(decision, ResolveFirst):
+            self._in_background(self._resolve_then_carry_out(message, decision, ingress))
         elif decision.persist:
-            task = asyncio.get_running_loop().create_task(self._commit_then_send(message, decision, ingress))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self._in_background(self._commit_then_send(message, decision, ingress))
         elif decision.reply is not None:
             self._send(message, decision, ingress)
+
+    def _in_background(self, work: Coroutine[object, object, None]) -> None:
+        """Run `work` as a task the server waits for when it stops."""
+        task = asyncio.get_running_loop().create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     def _open_pinger(self, loop: asyncio.AbstractEventLoop) -> Pinger | None:
         try:
@@ -274,6 +283,16 @@ class Server:
             decision = self.engine.probe_result(message, ingress, probe.address, answered, time.time())
         except Exception:
             log.exception("internal error after probing %s", probe.address)
+            self.stats.drop("internal-error", ingress.ifname)
+            return
+        self.carry_out(message, decision, ingress)
+
+    async def _resolve_then_carry_out(self, message: DhcpMessage, resolve: ResolveFirst, ingress: Ingress) -> None:
+        name = await self.reverse_dns.name_of(resolve.address)
+        try:
+            decision = self.engine.name_resolved(message, ingress, resolve.address, name, time.time())
+        except Exception:
+            log.exception("internal error after looking up the name of %s", resolve.address)
             self.stats.drop("internal-error", ingress.ifname)
             return
         self.carry_out(message, decision, ingress)

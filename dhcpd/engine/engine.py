@@ -3,6 +3,9 @@
 `Engine.handle(message, ingress, now)` takes a decoded request, the served link it came in on and the
 time, and returns a `Decision`: the reply and where it goes, the leases to commit before it leaves, and
 isc-dhcpd style log lines. It keeps the lease index in memory and never touches a socket, the clock or SQL.
+BOOTP requests (no option 53) are answered as isc-dhcpd does (dhcpd.engine.bootp). Where an answer needs
+I/O first, the decision says so (`ProbeFirst` for ping-check, `ResolveFirst` for get-lease-hostnames) and
+the server calls back `probe_result` or `name_resolved`.
 """
 
 from __future__ import annotations
@@ -13,12 +16,14 @@ from ipaddress import IPv4Address
 from dhcpd.config.expressions import PacketView
 from dhcpd.config.model import Config, Host, Pool, Subnet
 from dhcpd.engine.billing import Billing
+from dhcpd.engine.bootp import bootp_lease_seconds, bootp_ranges
 from dhcpd.engine.classify import Classifier, Membership, packet_view
 from dhcpd.engine.hosts import HostIndex
 from dhcpd.engine.lease_index import LeaseIndex
 from dhcpd.engine.network import Segment, SubnetMap, find_segment, server_address
 from dhcpd.engine.probe import ProbeFirst, ping_timeout
-from dhcpd.engine.reply import NAK_STEPS, ReplyContext, ScopeStack, build_reply
+from dhcpd.engine.reply import BOOTP_STEPS, NAK_STEPS, ReplyContext, ScopeStack, build_reply
+from dhcpd.engine.reverse_names import ResolveFirst, ReverseNames
 from dhcpd.engine.types import Decision, Destination, DestinationKind, Ingress
 from dhcpd.leases.record import Lease, LeaseState
 from dhcpd.wire.codec import MalformedPacket, option82_suboptions
@@ -27,6 +32,7 @@ from dhcpd.wire.message import BOOTREQUEST, ZERO, DhcpMessage, MessageType
 OPTION_HOST_NAME = 12
 OPTION_REQUESTED_ADDRESS = 50
 OPTION_LEASE_TIME = 51
+OPTION_MESSAGE_TYPE = 53
 OPTION_SERVER_ID = 54
 OPTION_CLIENT_ID = 61
 OPTION_RELAY_AGENT = 82
@@ -73,6 +79,10 @@ class Request:
         self.scope_stacks: dict[tuple[int, int], ScopeStack] = {}
 
     @property
+    def bootp(self) -> bool:
+        return self.message.message_type is None
+
+    @property
     def classes(self) -> frozenset[str]:
         return frozenset(m.client_class.name for m in self.memberships)
 
@@ -106,6 +116,7 @@ class Engine:
         self.config = config
         self.reservations: list[Host] = []
         self.billing = Billing()
+        self.reverse_names = ReverseNames()
         self._apply(config, leases)
 
     def _apply(self, config: Config, leases: Iterable[Lease]) -> None:
@@ -130,9 +141,12 @@ class Engine:
 
     def handle(self, message: DhcpMessage, ingress: Ingress, now: float) -> Decision:
         kind = message.message_type
-        if message.op != BOOTREQUEST or kind is None:
-            return Decision(drop_reason="not-dhcp-request" if message.op != BOOTREQUEST else "bootp")
-        handler = self._handlers.get(kind)
+        if message.op != BOOTREQUEST:
+            return Decision(drop_reason="not-dhcp-request")
+        if kind is None:  # BOOTP, unless option 53 is there with a value that is no message type
+            handler = None if OPTION_MESSAGE_TYPE in message.options else Engine._bootp
+        else:
+            handler = self._handlers.get(kind)
         if handler is None:
             return Decision(drop_reason="not-dhcp-request")
         try:
@@ -140,7 +154,7 @@ class Engine:
         except MalformedPacket:
             return Decision(drop_reason="bad-relay-agent-option")
         segment = find_segment(message, ingress, agent, self.subnets)
-        name = f"DHCP{kind.name}"
+        name = f"DHCP{kind.name}" if kind is not None else "BOOTREQUEST"
         if segment is None:
             via = str(message.giaddr) if message.giaddr != ZERO else ingress.ifname
             return Decision(drop_reason="unknown-network",
@@ -164,7 +178,7 @@ class Engine:
         fixed = self.hosts.fixed_address(request.hosts, request.segment.subnets)
         if fixed is not None:
             host, address = fixed
-            return self._answer(request, MessageType.OFFER, address, self._subnet_of(address), host, log)
+            return self._answer(request, MessageType.OFFER, address, self._subnet_of(address), host, log, now)
         address = self._choose_address(request, now)
         if address is None:
             network = request.segment.subnets[0].network
@@ -179,7 +193,7 @@ class Engine:
         if new_to_client and scopes.param("ping-check", False):
             timeout = ping_timeout(scopes.param("ping-timeout"), scopes.param("ping-timeout-ms"))
             return ProbeFirst(log=log, address=address, timeout=timeout)
-        return self._answer(request, MessageType.OFFER, address, scope, host, log)
+        return self._answer(request, MessageType.OFFER, address, scope, host, log, now)
 
     def probe_result(self, message: DhcpMessage, ingress: Ingress, address: IPv4Address, answered: bool,
                      now: float) -> Decision:
@@ -242,7 +256,7 @@ class Engine:
         if isinstance(what, tuple):  # ("members of", class name)
             return what[1] in request.classes
         return (what == "all clients" or (what == "known-clients" and bool(request.hosts))
-                or (what == "unknown-clients" and not request.hosts))
+                or (what == "unknown-clients" and not request.hosts) or (what == "dynamic bootp clients" and request.bootp))
 
     # -- REQUEST ----------------------------------------------------------------------------------
 
@@ -267,7 +281,7 @@ class Engine:
             host, fixed_address = fixed
             if fixed_address != address:
                 return self._nak(request, address, log, "not the host's fixed address")
-            return self._answer(request, MessageType.ACK, address, self._subnet_of(address), host, log)
+            return self._answer(request, MessageType.ACK, address, self._subnet_of(address), host, log, now)
         lease = self.leases.get(address)
         if lease is not None and request.owns(lease):
             if lease.state in (LeaseState.DECLINED, LeaseState.ABANDONED):
@@ -287,10 +301,12 @@ class Engine:
             log[0] += f": lease limit of class {full.client_class.name} reached"
             return Decision(drop_reason="lease-limit", log=log)
         scope, host = self._pool_scope(address), self._known_host(request)
+        decision = self._answer(request, MessageType.ACK, address, scope, host, log, now)
+        if isinstance(decision, ResolveFirst):
+            return decision
         acked = self._lease_for(request, address, LeaseState.ACTIVE, now, self._lease_time(request, scope, host))
         self.leases.put(acked)
         self.billing.bill(request.memberships, address)
-        decision = self._answer(request, MessageType.ACK, address, scope, host, log)
         decision.persist.append(acked)
         if self._scopes(request, scope, host).param("one-lease-per-client", False):
             decision.persist += self._release_others(request, address, now)
@@ -327,6 +343,81 @@ class Engine:
         if request.message.giaddr != ZERO:
             reply.flags |= 0x8000  # RFC 2131 4.3.2: a relayed NAK asks the relay to broadcast
         return Decision(reply, reply_destination(request.message, reply, nak=True), request.server_ip, log=log)
+
+    # -- BOOTP -------------------------------------------------------------------------------------
+
+    def _bootp(self, request: Request, now: float) -> Decision:
+        log = [f"BOOTREQUEST from {format_mac(request.mac)} via {request.via}"]
+        fixed = self.hosts.fixed_address(request.hosts, request.segment.subnets)
+        if fixed is not None:
+            host, address = fixed
+            subnet = self._subnet_of(address)
+            scopes = self._scopes(request, subnet, host)
+            if not scopes.param("bootp", True):
+                return self._bootp_disallowed(log)
+            ctx = ReplyContext(request.message, None, request.server_ip, scopes, subnet, address, host=host)
+            reply = build_reply(ctx, BOOTP_STEPS)
+            log.append(f"BOOTREPLY for {address} to {host.name} ({format_mac(request.mac)}) via {request.via}")
+            return Decision(reply, reply_destination(request.message, reply, nak=False), request.server_ip, log=log)
+        address = self._choose_bootp_address(request, now)
+        if address is None:
+            log[0] += ": BOOTP from dynamic client and no dynamic leases"
+            return Decision(drop_reason="no-dynamic-bootp-leases", log=log)
+        scope, host = self._pool_scope(address), self._known_host(request)
+        scopes = self._scopes(request, scope, host)
+        if not scopes.param("bootp", True):
+            return self._bootp_disallowed(log)
+        current = self.leases.get(address)
+        if current is None or not request.owns(current):  # held while a get-lease-hostnames lookup runs
+            self.leases.put(self._lease_for(request, address, LeaseState.OFFERED, now, self.offer_hold))
+        decision = self._answer(request, None, address, scope, host, log, now)
+        if isinstance(decision, ResolveFirst):
+            return decision
+        leased = self._lease_for(request, address, LeaseState.ACTIVE, now, bootp_lease_seconds(scopes))
+        self.leases.put(leased)
+        decision.persist.append(leased)
+        return decision
+
+    @staticmethod
+    def _bootp_disallowed(log: list[str]) -> Decision:
+        log[0] += ": bootp disallowed"
+        return Decision(drop_reason="bootp-disallowed", log=log)
+
+    def _choose_bootp_address(self, request: Request, now: float) -> IPv4Address | None:
+        """The client's own lease in a BOOTP range of its segment, else a free address of one."""
+        for lease in sorted(self.leases.client_leases(request.client_id, request.mac), key=lambda l: -l.expires):
+            if (lease.state not in (LeaseState.DECLINED, LeaseState.ABANDONED) and self._allowed(request, lease.ip)
+                    and self._in_bootp_range(lease.ip)):
+                return lease.ip
+        for subnet in request.segment.subnets:
+            for pool in subnet.pools:
+                if self._permitted(pool, request):
+                    found = self._free_bootp_address(pool, request, now)
+                    if found is not None:
+                        return found
+        return None
+
+    def _in_bootp_range(self, address: IPv4Address) -> bool:
+        state = self.leases.pool_of(address)
+        return state is not None and any(address in address_range for address_range in bootp_ranges(state.pool))
+
+    def _free_bootp_address(self, pool: Pool, request: Request, now: float) -> IPv4Address | None:
+        ranges = bootp_ranges(pool)
+        if len(ranges) == len(pool.ranges):
+            return self.leases.allocate(pool, lambda value: self._available(request, value, now), now)
+        # Plain and dynamic-bootp ranges in one pool: the pool's cursor must not skip the plain ones for DHCP
+        # clients, so the dynamic-bootp ranges are searched directly (BOOTP clients are few).
+        for address_range in ranges:
+            for value in range(int(address_range.first), int(address_range.last) + 1):
+                if self._available(request, value, now):
+                    return IPv4Address(value)
+        return None
+
+    def name_resolved(self, message: DhcpMessage, ingress: Ingress, address: IPv4Address, name: str | None,
+                      now: float) -> Decision:
+        """The outcome of a `ResolveFirst`: remember `address`'s name (None: it has none), answer the message."""
+        self.reverse_names.learn(address, name, now)
+        return self.handle(message, ingress, now)
 
     # -- DECLINE, RELEASE, INFORM -----------------------------------------------------------------
 
@@ -367,16 +458,31 @@ class Engine:
 
     # -- shared -----------------------------------------------------------------------------------
 
-    def _answer(self, request: Request, kind: MessageType, address: IPv4Address, scope, host: Host | None,
-                log: list[str]) -> Decision:
+    def _answer(self, request: Request, kind: MessageType | None, address: IPv4Address, scope, host: Host | None,
+                log: list[str], now: float) -> Decision:
+        """The OFFER, ACK or (kind None) BOOTREPLY giving `address`, or `ResolveFirst` while get-lease-hostnames
+        waits for the address's name."""
         scopes = self._scopes(request, scope, host)
+        lease_hostname = None
+        if scopes.param("get-lease-hostnames", False) and not self._configured_host_name(scopes, host):
+            answer = self.reverse_names.get(address, now)
+            if answer is None:
+                return ResolveFirst(address=address)
+            if answer.name is None:
+                log.insert(0, f"No hostname for {address}")
+            lease_hostname = answer.name
         subnet = self._subnet_of(address)
-        lease_time = self._lease_time(request, scope, host)
-        ctx = ReplyContext(request.message, kind, request.server_ip, scopes, subnet, address, lease_time, host)
-        reply = build_reply(ctx)
-        verb = "DHCPOFFER on" if kind is MessageType.OFFER else "DHCPACK on"
+        lease_time = self._lease_time(request, scope, host) if kind is not None else None
+        ctx = ReplyContext(request.message, kind, request.server_ip, scopes, subnet, address, lease_time, host,
+                           lease_hostname)
+        reply = build_reply(ctx) if kind is not None else build_reply(ctx, BOOTP_STEPS)
+        verb = {MessageType.OFFER: "DHCPOFFER on", MessageType.ACK: "DHCPACK on", None: "BOOTREPLY on"}[kind]
         log.append(f"{verb} {address} to {request.who} via {request.via}")
         return Decision(reply, reply_destination(request.message, reply, nak=False), request.server_ip, log=log)
+
+    @staticmethod
+    def _configured_host_name(scopes: ScopeStack, host: Host | None) -> bool:
+        return OPTION_HOST_NAME in scopes.options() or (host is not None and scopes.param("use-host-decl-names", False))
 
     def _scopes(self, request: Request, scope, host: Host | None) -> ScopeStack:
         """host > classes > the address's scope chain, with the `if` branches that hold for this request.

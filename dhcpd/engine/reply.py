@@ -1,5 +1,6 @@
 """Building a reply, one small step per concern (message type and server id, lease times, configured
 options, boot parameters, host name, relay agent echo). Adding an option behaviour is adding a step.
+A BOOTREPLY (BOOTP_STEPS) is a DHCP reply without message type, server identifier and lease times.
 """
 
 from __future__ import annotations
@@ -73,13 +74,14 @@ class ScopeStack:
 @dataclass(slots=True)
 class ReplyContext:
     request: DhcpMessage
-    message_type: MessageType
+    message_type: MessageType | None           # None: a BOOTREPLY to a BOOTP client
     server_ip: IPv4Address
     scopes: ScopeStack
     subnet: Subnet | None
     yiaddr: IPv4Address = ZERO
     lease_time: int | None = None
     host: Host | None = None
+    lease_hostname: str | None = None          # the address's reverse DNS name (`get-lease-hostnames`)
 
 
 Step = Callable[[ReplyContext, DhcpMessage], None]
@@ -91,7 +93,7 @@ def header(ctx: ReplyContext, reply: DhcpMessage) -> None:
     reply.htype, reply.hlen, reply.xid = request.htype, request.hlen, request.xid
     reply.flags, reply.giaddr, reply.chaddr = request.flags, request.giaddr, request.chaddr
     reply.yiaddr = ctx.yiaddr
-    if ctx.message_type is MessageType.ACK:
+    if ctx.message_type is MessageType.ACK or ctx.message_type is None:
         reply.ciaddr = request.ciaddr
 
 
@@ -147,8 +149,12 @@ def boot_parameters(ctx: ReplyContext, reply: DhcpMessage) -> None:
 
 
 def host_name(ctx: ReplyContext, reply: DhcpMessage) -> None:
-    if ctx.host is not None and ctx.scopes.param("use-host-decl-names", False) and OPTION_HOST_NAME not in reply.options:
+    if OPTION_HOST_NAME in reply.options:
+        return
+    if ctx.host is not None and ctx.scopes.param("use-host-decl-names", False):
         reply.options[OPTION_HOST_NAME] = ctx.host.name.encode()
+    elif ctx.lease_hostname is not None:
+        reply.options[OPTION_HOST_NAME] = ctx.lease_hostname.encode()
 
 
 def relay_agent_echo(ctx: ReplyContext, reply: DhcpMessage) -> None:
@@ -163,6 +169,7 @@ LEASE_STEPS: tuple[Step, ...] = (
     relay_agent_echo,
 )
 NAK_STEPS: tuple[Step, ...] = (header, message_type_and_server_id, relay_agent_echo)
+BOOTP_STEPS: tuple[Step, ...] = (header, configured_options, boot_parameters, host_name, relay_agent_echo)
 
 
 def build_reply(ctx: ReplyContext, steps: tuple[Step, ...] = LEASE_STEPS) -> DhcpMessage:

@@ -290,9 +290,9 @@ def test_loaded_leases_are_respected():
     assert engine.handle(message(MessageType.DISCOVER, 7), S1, NOW).reply.yiaddr == taken.ip
 
 
-def test_bootp_and_replies_are_dropped(engine):
+def test_bootp_without_dynamic_bootp_range_and_replies_are_dropped(engine):
     bootp = DhcpMessage(chaddr=mac(1))
-    assert engine.handle(bootp, S1, NOW).drop_reason == "bootp"
+    assert engine.handle(bootp, S1, NOW).drop_reason == "no-dynamic-bootp-leases"
     reply = DhcpMessage(op=2, chaddr=mac(1), options={53: bytes([MessageType.OFFER])})
     assert engine.handle(reply, S1, NOW).drop_reason == "not-dhcp-request"
 
