@@ -22,7 +22,7 @@ from dhcpd.engine.hosts import HostIndex
 from dhcpd.engine.lease_index import LeaseIndex
 from dhcpd.engine.network import Segment, SubnetMap, find_segment, server_address
 from dhcpd.engine.probe import ProbeFirst, ping_timeout
-from dhcpd.engine.reply import BOOTP_STEPS, NAK_STEPS, ReplyContext, ScopeStack, build_reply
+from dhcpd.engine.reply import BOOTP_STEPS, FIXED_BOOTP_STEPS, NAK_STEPS, ReplyContext, ScopeStack, build_reply
 from dhcpd.engine.reverse_names import ResolveFirst, ReverseNames
 from dhcpd.engine.types import Decision, Destination, DestinationKind, Ingress
 from dhcpd.leases.record import Lease, LeaseState
@@ -356,7 +356,7 @@ class Engine:
             if not scopes.param("bootp", True):
                 return self._bootp_disallowed(log)
             ctx = ReplyContext(request.message, None, request.server_ip, scopes, subnet, address, host=host)
-            reply = build_reply(ctx, BOOTP_STEPS)
+            reply = build_reply(ctx, FIXED_BOOTP_STEPS)
             log.append(f"BOOTREPLY for {address} to {host.name} ({format_mac(request.mac)}) via {request.via}")
             return Decision(reply, reply_destination(request.message, reply, nak=False), request.server_ip, log=log)
         address = self._choose_bootp_address(request, now)

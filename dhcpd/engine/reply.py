@@ -120,15 +120,21 @@ def _seconds(value: bytes | None, default: int) -> int:
 
 def configured_options(ctx: ReplyContext, reply: DhcpMessage) -> None:
     """Options from the configuration: those the client asked for (55) in its order, or all of them."""
+    requested = ctx.request.options.get(OPTION_PARAMETER_REQUEST_LIST)
+    _add_configured_options(ctx, reply, None if requested is None else [OPTION_SUBNET_MASK, *requested])
+
+
+def every_configured_option(ctx: ReplyContext, reply: DhcpMessage) -> None:
+    """Every option from the configuration, whatever the client asked for (isc's BOOTREPLY to a fixed host)."""
+    _add_configured_options(ctx, reply, None)
+
+
+def _add_configured_options(ctx: ReplyContext, reply: DhcpMessage, order: list[int] | None) -> None:
+    """The configured options with codes in `order` (None: all), plus the subnet's mask when none is set."""
     available = ctx.scopes.options()
     if OPTION_SUBNET_MASK not in available and ctx.subnet is not None:
         available[OPTION_SUBNET_MASK] = ctx.subnet.network.netmask.packed
-    requested = ctx.request.options.get(OPTION_PARAMETER_REQUEST_LIST)
-    if requested is None:
-        order = list(available)
-    else:
-        order = [OPTION_SUBNET_MASK, *requested]
-    for code in order:
+    for code in list(available) if order is None else order:
         if code in PROTOCOL_OPTIONS or code in reply.options:
             continue
         value = available.get(code)
@@ -154,7 +160,9 @@ def host_name(ctx: ReplyContext, reply: DhcpMessage) -> None:
     if ctx.host is not None and ctx.scopes.param("use-host-decl-names", False):
         reply.options[OPTION_HOST_NAME] = ctx.host.name.encode()
     elif ctx.lease_hostname is not None:
-        reply.options[OPTION_HOST_NAME] = ctx.lease_hostname.encode()
+        requested = ctx.request.options.get(OPTION_PARAMETER_REQUEST_LIST)
+        if requested is None or OPTION_HOST_NAME in requested:  # isc lists it like a configured option 12
+            reply.options[OPTION_HOST_NAME] = ctx.lease_hostname.encode()
 
 
 def relay_agent_echo(ctx: ReplyContext, reply: DhcpMessage) -> None:
@@ -170,6 +178,7 @@ LEASE_STEPS: tuple[Step, ...] = (
 )
 NAK_STEPS: tuple[Step, ...] = (header, message_type_and_server_id, relay_agent_echo)
 BOOTP_STEPS: tuple[Step, ...] = (header, configured_options, boot_parameters, host_name, relay_agent_echo)
+FIXED_BOOTP_STEPS: tuple[Step, ...] = (header, every_configured_option, boot_parameters, host_name, relay_agent_echo)
 
 
 def build_reply(ctx: ReplyContext, steps: tuple[Step, ...] = LEASE_STEPS) -> DhcpMessage:

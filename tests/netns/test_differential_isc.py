@@ -16,10 +16,15 @@ checks those values and then compares without them.
 
 from __future__ import annotations
 
+import re
 import select
+import shutil
 import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address
+from pathlib import Path
 
 import pytest
 
@@ -111,8 +116,8 @@ PROBES = [
 ]
 
 
-def site(netns):
-    server, prober = netns("tisc"), netns("tisc")
+def site(netns, prefix: str = "tisc"):
+    server, prober = netns(prefix), netns(prefix)
     server.veth(prober, "s0", "c0")
     server.add_address("s0", "10.60.1.1/24")
     for cidr in ("10.60.1.2/24", "10.60.2.1/24", "10.60.3.1/24"):
@@ -143,9 +148,15 @@ class Prober:
         self.relay.close()
 
     def exchange(self, probe: Probe, kind: MessageType, extra: dict[int, bytes]) -> DhcpMessage | None:
+        return self.send(probe, {53: bytes([kind]), **extra, 55: ASKED, **probe.options})
+
+    def bootp(self, probe: Probe) -> DhcpMessage | None:
+        """A BOOTREQUEST: no option 53, only the probe's own options after the magic cookie."""
+        return self.send(probe, probe.options)
+
+    def send(self, probe: Probe, options: dict[int, bytes]) -> DhcpMessage | None:
         self.xid += 1
         chaddr = bytes.fromhex(probe.mac.replace(":", ""))
-        options = {53: bytes([kind]), **extra, 55: ASKED, **probe.options}
         message = DhcpMessage(xid=self.xid, chaddr=chaddr, options=options, flags=BROADCAST_FLAG,
                               giaddr=probe.giaddr or IPv4Address(0))
         if probe.giaddr is not None:
@@ -302,3 +313,175 @@ def test_ping_check_skips_an_address_in_use_like_isc_dhcpd(netns):
     assert isc_retry["offer"]["yiaddr"] == IPv4Address("10.60.1.3"), isc.log()
     for step in ("offer", "ack"):
         assert without_default_timers(our_retry[step], isc_retry[step]) == isc_retry[step], ours.log()
+
+
+BOOTP_CONFIG = """
+ddns-update-style none;
+ping-check false;
+option domain-name-servers 10.60.1.1;
+option domain-name "example.test";
+subnet 10.60.1.0 netmask 255.255.255.0 {
+  option routers 10.60.1.1;
+  next-server 10.60.1.5;
+  filename "boot.img";
+  server-name "bootsrv";
+  range 10.60.1.10 10.60.1.19;
+  range dynamic-bootp 10.60.1.20 10.60.1.29;
+}
+subnet 10.60.2.0 netmask 255.255.255.0 {
+  option routers 10.60.2.1;
+  dynamic-bootp-lease-length 3600;
+  pool { range 10.60.2.10 10.60.2.19; allow dynamic bootp clients; }
+}
+subnet 10.60.3.0 netmask 255.255.255.0 {
+  range 10.60.3.10 10.60.3.19;
+}
+host bootp-fixed {
+  hardware ethernet 02:60:00:00:00:60;
+  fixed-address 10.60.1.60;
+  option host-name "bootp-fixed";
+}
+"""
+BOOTP_PROBES = [
+    Probe("BOOTP fixed host", "02:60:00:00:00:60"),
+    Probe("BOOTP fixed host with a parameter request list", "02:60:00:00:00:60", {55: bytes([1, 12, 3])}),
+    Probe("BOOTP client from the dynamic-bootp range", "02:60:00:00:00:61"),
+    Probe("the same BOOTP client again", "02:60:00:00:00:61"),
+    Probe("BOOTP relayed to a pool allowing dynamic bootp clients", "02:60:00:00:00:62", giaddr=IPv4Address("10.60.2.1")),
+    Probe("BOOTP relayed to a subnet without dynamic-bootp range", "02:60:00:00:00:63",
+          giaddr=IPv4Address("10.60.3.1")),
+]
+DHCP_BESIDE_BOOTP = [Probe("DHCP client beside a dynamic-bootp range", "02:60:00:00:00:64")]
+
+
+def run_bootp_probes(prober_namespace, probes: list[Probe]) -> dict[str, dict | None]:
+    prober = Prober(prober_namespace)
+    try:
+        return {probe.name: summary(prober.bootp(probe)) for probe in probes}
+    finally:
+        prober.close()
+
+
+def bootp_log_lines(log: str) -> list[str]:
+    """The BOOTREQUEST / BOOTREPLY lines of a server log, without our timestamps."""
+    return re.findall(r"(BOOT(?:REQUEST|REPLY) .*)$", log, re.MULTILINE)
+
+
+def test_bootp_fixed_host_and_dynamic_bootp_like_isc_dhcpd(netns):
+    isc_server, isc_prober = site(netns, "tbp")
+    isc = start_isc_dhcpd(isc_server, BOOTP_CONFIG, ["s0"])
+    expected = run_bootp_probes(isc_prober, BOOTP_PROBES)
+    expected_dhcp = run_probes(isc_prober, DHCP_BESIDE_BOOTP)
+    isc.stop()
+    ours_server, ours_prober = site(netns, "tbp")
+    ours = start_server(ours_server, BOOTP_CONFIG, ["s0"])
+    got = run_bootp_probes(ours_prober, BOOTP_PROBES)
+    got_dhcp = run_probes(ours_prober, DHCP_BESIDE_BOOTP)
+    assert expected["BOOTP client from the dynamic-bootp range"]["yiaddr"] == IPv4Address("10.60.1.20"), isc.log()
+    assert expected["BOOTP relayed to a subnet without dynamic-bootp range"] is None
+    assert got == expected, ours.log()
+    for step in ("offer", "ack"):
+        theirs = expected_dhcp[DHCP_BESIDE_BOOTP[0].name][step]
+        assert theirs["yiaddr"] == IPv4Address("10.60.1.10")
+        assert without_default_timers(got_dhcp[DHCP_BESIDE_BOOTP[0].name][step], theirs) == theirs, ours.log()
+    assert bootp_log_lines(ours.log()) == bootp_log_lines(isc.log())
+
+
+def test_deny_bootp_like_isc_dhcpd(netns):
+    config = "deny bootp;\n" + BOOTP_CONFIG
+    probes = BOOTP_PROBES[:1] + BOOTP_PROBES[2:3]
+    isc_server, isc_prober = site(netns, "tbp")
+    isc = start_isc_dhcpd(isc_server, config, ["s0"])
+    expected = run_bootp_probes(isc_prober, probes)
+    isc.stop()
+    ours_server, ours_prober = site(netns, "tbp")
+    ours = start_server(ours_server, config, ["s0"])
+    got = run_bootp_probes(ours_prober, probes)
+    assert expected == got == {probe.name: None for probe in probes}
+    assert bootp_log_lines(ours.log()) == bootp_log_lines(isc.log()) == [
+        "BOOTREQUEST from 02:60:00:00:00:60 via s0: bootp disallowed",
+        "BOOTREQUEST from 02:60:00:00:00:61 via s0: bootp disallowed",
+    ]
+
+
+HOSTNAME_CONFIG = """
+authoritative;
+default-lease-time 600;
+max-lease-time 600;
+ddns-update-style none;
+ping-check false;
+get-lease-hostnames true;
+subnet 10.60.1.0 netmask 255.255.255.0 {
+  range 10.60.1.10 10.60.1.12;
+  range dynamic-bootp 10.60.1.20 10.60.1.29;
+}
+host fixed-by-dns { hardware ethernet 02:60:00:00:00:70; fixed-address 10.60.1.70; }
+host declared-name { hardware ethernet 02:60:00:00:00:71; fixed-address 10.60.1.71; use-host-decl-names on; }
+"""
+# The server namespace's /etc/hosts (`ip netns exec` bind-mounts /etc/netns/NAME/hosts over it); a resolver
+# on the namespace's own loopback, where nothing listens, makes every other lookup fail at once.
+HOSTS = """127.0.0.1 localhost
+10.60.1.10 alpha.example.test alpha
+10.60.1.11 bravo.example.test
+10.60.1.20 bootp-twenty.example.test
+10.60.1.70 seventy.example.test
+10.60.1.71 seventy-one.example.test
+"""
+RESOLV_CONF = "nameserver 127.0.0.1\noptions timeout:1 attempts:1\n"
+HOSTNAME_PROBES = [
+    Probe("name asked for", "02:60:00:00:00:01", {55: bytes([1, 3, 12])}),
+    Probe("name not in the parameter request list", "02:60:00:00:00:02", {55: bytes([1, 3])}),
+    Probe("address without a name", "02:60:00:00:00:03"),
+    Probe("fixed host named by DNS", "02:60:00:00:00:70"),
+    Probe("use-host-decl-names wins", "02:60:00:00:00:71"),
+]
+BOOTP_HOSTNAME_PROBES = [Probe("dynamic BOOTP client", "02:60:00:00:00:06")]
+
+
+@contextmanager
+def namespace_files(namespace, files: dict[str, str]) -> Iterator[None]:
+    """/etc/netns/<namespace>/<file>: what processes started with `ip netns exec` there see in /etc."""
+    directory = Path("/etc/netns") / namespace.name
+    directory.mkdir(parents=True)
+    try:
+        for name, text in files.items():
+            (directory / name).write_text(text)
+        yield
+    finally:
+        shutil.rmtree(directory)
+
+
+def without_trailing_nul(summary_: dict | None) -> dict | None:
+    """isc-dhcpd sends the looked-up name with the C string's NUL; RFC 2132 section 2 says NVT ASCII options
+    should not carry one, and we send none."""
+    if summary_ is None or 12 not in summary_["options"]:
+        return summary_
+    return {**summary_, "options": {**summary_["options"], 12: summary_["options"][12].rstrip(b"\0")}}
+
+
+def hostname_answers(netns, start) -> tuple[dict, dict, str]:
+    server, prober = site(netns, "tbp")
+    with namespace_files(server, {"hosts": HOSTS, "resolv.conf": RESOLV_CONF}):
+        process = start(server, HOSTNAME_CONFIG, ["s0"])
+        answers = run_probes(prober, HOSTNAME_PROBES)
+        bootp_answers = run_bootp_probes(prober, BOOTP_HOSTNAME_PROBES)
+        process.stop()
+    return answers, bootp_answers, process.log()
+
+
+def test_get_lease_hostnames_like_isc_dhcpd(netns):
+    expected, expected_bootp, isc_log = hostname_answers(netns, start_isc_dhcpd)
+    got, got_bootp, our_log = hostname_answers(netns, start_server)
+    names = {name: result["ack"]["options"].get(12) for name, result in expected.items()}
+    assert names == {"name asked for": b"alpha.example.test\0", "name not in the parameter request list": None,
+                     "address without a name": None, "fixed host named by DNS": b"seventy.example.test\0",
+                     "use-host-decl-names wins": b"declared-name"}, isc_log
+    for probe in HOSTNAME_PROBES:
+        for step in ("offer", "ack"):
+            theirs = without_trailing_nul(expected[probe.name][step])
+            assert without_default_timers(got[probe.name][step], theirs) == theirs, (probe.name, step, our_log)
+    theirs = without_trailing_nul(expected_bootp["dynamic BOOTP client"])
+    assert theirs["options"][12] == b"bootp-twenty.example.test"
+    assert got_bootp["dynamic BOOTP client"] == theirs, our_log
+    for log in (isc_log, our_log):
+        assert log.count("No hostname for 10.60.1.12") == 2, log

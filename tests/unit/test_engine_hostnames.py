@@ -70,6 +70,12 @@ def test_request_waiting_for_a_name_changes_no_lease(engine):
     assert ack.log[0] == f"No hostname for {address}" and ack.log[-1].startswith("DHCPACK on 10.5.1.15")
 
 
+def test_the_name_is_left_out_when_the_parameter_request_list_does_not_ask_for_it(engine):
+    asking = DhcpMessage(xid=1, chaddr=mac(5), options={53: bytes([MessageType.DISCOVER]), 55: bytes([1, 3])})
+    address = engine.handle(asking, LINK, NOW).address
+    assert 12 not in engine.name_resolved(asking, LINK, address, "echo.example.test", NOW).reply.options
+
+
 @pytest.mark.parametrize("chaddr, name", [(mac(0x60), b"configured"), (mac(0x61), b"declared")])
 def test_configured_host_names_need_no_lookup(engine, chaddr, name):
     offer = engine.handle(discover(chaddr), LINK, NOW)
