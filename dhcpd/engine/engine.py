@@ -206,6 +206,12 @@ class Engine:
         return Decision(persist=[abandoned], drop_reason="pinged-before-offer",
                         log=[f"Abandoning IP address {address}: pinged before offer"])
 
+    def name_resolved(self, message: DhcpMessage, ingress: Ingress, address: IPv4Address, name: str | None,
+                      now: float) -> Decision:
+        """The outcome of a `ResolveFirst`: remember `address`'s name (None: it has none), answer the message."""
+        self.reverse_names.learn(address, name, now)
+        return self.handle(message, ingress, now)
+
     def _choose_address(self, request: Request, now: float) -> IPv4Address | None:
         """The client's own lease on this segment, else the address it asked for, else a free one."""
         for lease in sorted(self.leases.client_leases(request.client_id, request.mac), key=lambda l: -l.expires):
@@ -256,7 +262,8 @@ class Engine:
         if isinstance(what, tuple):  # ("members of", class name)
             return what[1] in request.classes
         return (what == "all clients" or (what == "known-clients" and bool(request.hosts))
-                or (what == "unknown-clients" and not request.hosts) or (what == "dynamic bootp clients" and request.bootp))
+                or (what == "unknown-clients" and not request.hosts)
+                or (what == "dynamic bootp clients" and request.bootp))
 
     # -- REQUEST ----------------------------------------------------------------------------------
 
@@ -412,12 +419,6 @@ class Engine:
                 if self._available(request, value, now):
                     return IPv4Address(value)
         return None
-
-    def name_resolved(self, message: DhcpMessage, ingress: Ingress, address: IPv4Address, name: str | None,
-                      now: float) -> Decision:
-        """The outcome of a `ResolveFirst`: remember `address`'s name (None: it has none), answer the message."""
-        self.reverse_names.learn(address, name, now)
-        return self.handle(message, ingress, now)
 
     # -- DECLINE, RELEASE, INFORM -----------------------------------------------------------------
 

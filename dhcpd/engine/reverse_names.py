@@ -51,5 +51,6 @@ class ReverseNames:
 
     def learn(self, address: IPv4Address, name: str | None, now: float) -> None:
         if len(self._answers) >= MAX_CACHED_NAMES:
-            self._answers = {a: answer for a, answer in self._answers.items() if now - answer.learned <= REVERSE_NAME_TTL}
+            self._answers = {address: answer for address, answer in self._answers.items()
+                             if now - answer.learned <= REVERSE_NAME_TTL}
         self._answers[address] = ReverseName(name, now)

@@ -347,7 +347,8 @@ BOOTP_PROBES = [
     Probe("BOOTP fixed host with a parameter request list", "02:60:00:00:00:60", {55: bytes([1, 12, 3])}),
     Probe("BOOTP client from the dynamic-bootp range", "02:60:00:00:00:61"),
     Probe("the same BOOTP client again", "02:60:00:00:00:61"),
-    Probe("BOOTP relayed to a pool allowing dynamic bootp clients", "02:60:00:00:00:62", giaddr=IPv4Address("10.60.2.1")),
+    Probe("BOOTP relayed to a pool allowing dynamic bootp clients", "02:60:00:00:00:62",
+          giaddr=IPv4Address("10.60.2.1")),
     Probe("BOOTP relayed to a subnet without dynamic-bootp range", "02:60:00:00:00:63",
           giaddr=IPv4Address("10.60.3.1")),
 ]

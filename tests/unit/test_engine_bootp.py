@@ -76,12 +76,14 @@ def test_dynamic_client_gets_a_never_ending_lease_from_the_dynamic_bootp_range_o
     [lease] = decision.persist
     assert (lease.ip, lease.state, lease.expires, lease.mac) == (IPv4Address("10.5.1.20"), LeaseState.ACTIVE,
                                                                 math.inf, mac(1))
-    assert decision.log == ["BOOTREQUEST from 02:00:00:00:00:01 via s1", "BOOTREPLY on 10.5.1.20 to 02:00:00:00:00:01 via s1"]
+    assert decision.log == ["BOOTREQUEST from 02:00:00:00:00:01 via s1",
+                            "BOOTREPLY on 10.5.1.20 to 02:00:00:00:00:01 via s1"]
     assert bootp(engine, mac(1)).reply.yiaddr == IPv4Address("10.5.1.20")
     assert bootp(engine, mac(2)).reply.yiaddr == IPv4Address("10.5.1.21")
     exhausted = bootp(engine, mac(3))
     assert exhausted.reply is None and exhausted.drop_reason == "no-dynamic-bootp-leases"
-    assert exhausted.log == ["BOOTREQUEST from 02:00:00:00:00:03 via s1: BOOTP from dynamic client and no dynamic leases"]
+    assert exhausted.log == [
+        "BOOTREQUEST from 02:00:00:00:00:03 via s1: BOOTP from dynamic client and no dynamic leases"]
 
 
 def test_dhcp_clients_still_get_the_plain_range_first_and_bootp_does_not_move_its_cursor():
