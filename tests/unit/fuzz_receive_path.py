@@ -62,6 +62,7 @@ EXPECTED_REPLIES = {
     MessageType.DISCOVER: {MessageType.OFFER},
     MessageType.REQUEST: {MessageType.ACK, MessageType.NAK},
     MessageType.INFORM: {MessageType.ACK},
+    None: {None},   # a BOOTREQUEST is answered with a BOOTREPLY
 }
 
 
@@ -103,7 +104,7 @@ class ReceivePath:
             return None
         if reply.message_type is MessageType.ACK and message.message_type is MessageType.REQUEST:
             self._check_ack(message, reply, decision, before.get(reply.yiaddr))
-        self.outcomes[f"replied:{reply.message_type.name}"] += 1
+        self.outcomes[f"replied:{reply.message_type.name if reply.message_type else 'BOOTREPLY'}"] += 1
         return reply
 
     def _check_reply(self, request: DhcpMessage, decision: Decision) -> DhcpMessage | None:
@@ -123,7 +124,8 @@ class ReceivePath:
             (reply.chaddr == request.chaddr and reply.hlen == request.hlen, "chaddr differs"),
             (reply.giaddr == request.giaddr, "giaddr differs"),
             (kind in EXPECTED_REPLIES.get(asked, ()), f"{kind} in answer to {asked}"),
-            (reply.options.get(54) == decision.server_ip.packed if decision.server_ip else False, "server id"),
+            (kind is None or (decision.server_ip is not None and reply.options.get(54) == decision.server_ip.packed),
+             "server id"),
             (decision.destination is not None, "no destination"),
             (self._yiaddr_allowed(asked, kind, reply.yiaddr), f"yiaddr {reply.yiaddr}"),
         ]
