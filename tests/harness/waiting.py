@@ -10,10 +10,11 @@ POLL_INTERVAL = 0.05
 
 
 def poll(probe: Callable[[], T | None], timeout: float) -> T | None:
-    """Call `probe` until it returns something other than None, or until `timeout` seconds pass (then None)."""
+    """Call `probe` until it returns something other than None or False (a probe may be a plain condition), or
+    until `timeout` seconds pass; then its last result."""
     deadline = time.monotonic() + timeout
     while True:
         result = probe()
-        if result is not None or time.monotonic() >= deadline:
+        if (result is not None and result is not False) or time.monotonic() >= deadline:
             return result
         time.sleep(POLL_INTERVAL)
