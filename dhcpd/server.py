@@ -40,6 +40,7 @@ from dhcpd.net.transmit import Transmitter
 from dhcpd.net.trunk import TrunkSockets
 from dhcpd.notify import notify
 from dhcpd.ratelimit import Rate, RequestLimits
+from dhcpd.gc_pause import settle_for_serving
 from dhcpd.packetlog import PacketLog, Writer, stderr_writer
 from dhcpd.stats import Stats
 from dhcpd.wire.codec import MalformedPacket, MessageTooLarge, decode, encode, reply_size_limit
@@ -117,6 +118,7 @@ class Server:
             self.follower = ChangeFollower(self.store, lambda: self.engine.leases)
             background.append(loop.create_task(self.follower.run()))
         background += [loop.create_task(service(self)) for service in services]
+        settle_for_serving()
         log.info("Server starting service.")
         notify("READY=1\nSTATUS=serving")
         try:
@@ -160,6 +162,7 @@ class Server:
         self.trunks.sync(self.table, self.served.trunk_names())
         log.info("configuration reloaded from %s", self.settings.config_file)
         self._report_links()
+        settle_for_serving()
         return None
 
     def _link_changed(self, link: Link) -> None:

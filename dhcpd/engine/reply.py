@@ -30,6 +30,10 @@ OPTION_RELAY_AGENT = 82
 PROTOCOL_OPTIONS = frozenset({0, 50, 51, 52, 53, 54, 55, 57, 58, 59, 61, 82, 255})
 
 
+_UNKNOWN = object()   # not looked up yet
+_UNSET = object()     # looked up: no scope sets it
+
+
 class ScopeStack:
     """The scopes that apply to one reply, innermost first: host, classes, pool, subnet, ..., global.
 
@@ -49,12 +53,14 @@ class ScopeStack:
         self.scopes: list[Scope] = with_conditionals(scopes, packet) if packet is not None else scopes
         self.depends_on_packet = any(s.conditionals or s.option_expressions for s in scopes)
         self._options: dict[int, bytes] | None = None
+        self._params: dict[str, Any] = {}   # found values (or _UNSET), so each lookup walks the scopes once
 
     def param(self, name: str, default: Any = None) -> Any:
-        for scope in self.scopes:
-            if name in scope.params:
-                return scope.params[name]
-        return default
+        value = self._params.get(name, _UNKNOWN)
+        if value is _UNKNOWN:
+            value = next((scope.params[name] for scope in self.scopes if name in scope.params), _UNSET)
+            self._params[name] = value
+        return default if value is _UNSET else value
 
     def options(self) -> dict[int, bytes]:
         """Every option visible here, inner scopes overriding outer ones (a copy the caller may change)."""

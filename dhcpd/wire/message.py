@@ -51,14 +51,12 @@ class DhcpMessage:
     @property
     def message_type(self) -> MessageType | None:
         """Option 53, or None for BOOTP or an unknown value."""
-        value = self.options.get(53)
-        if value is None or len(value) != 1:
-            return None
-        try:
-            return MessageType(value[0])
-        except ValueError:
-            return None
+        return _TYPE_BY_VALUE.get(self.options.get(53))
 
     @property
     def broadcast(self) -> bool:
         return bool(self.flags & BROADCAST_FLAG)
+
+
+# Option 53's value bytes -> MessageType: one dictionary read on every packet, instead of an Enum call.
+_TYPE_BY_VALUE: dict[bytes | None, MessageType] = {bytes([kind]): kind for kind in MessageType}
