@@ -77,8 +77,7 @@ async def exchange_all(server: Server, count: int) -> float:
     for data in requests:
         frame, message = server._decode(data, "s0")
         server.handle_message(message, INGRESS)
-    while server._tasks:
-        await asyncio.gather(*list(server._tasks))
+    await server.drain()
     return spent + time.thread_time() - started
 
 

@@ -87,6 +87,7 @@ class Server:
         self.declines.track(self.engine, self.engine.leases)
         self._stopped = asyncio.Event()
         self._tasks: set[asyncio.Task] = set()
+        self._to_commit: list[tuple[DhcpMessage, Decision, Ingress]] = []   # this loop turn's decisions
         self.packet_log = PacketLog(self.settings.log_writer)
 
     # -- lifecycle --------------------------------------------------------------------------------
@@ -129,8 +130,7 @@ class Server:
                 task.cancel()
             await asyncio.gather(*background, return_exceptions=True)
             loop.remove_reader(self.packet_socket.fileno())
-            if self._tasks:
-                await asyncio.gather(*self._tasks, return_exceptions=True)
+            await self.drain()
             await self.committer.stop()
             self.packet_log.flush()
             self.table.detach()
@@ -144,6 +144,13 @@ class Server:
 
     def stop(self) -> None:
         self._stopped.set()
+
+    async def drain(self) -> None:
+        """Commit and send everything decided so far, and wait for every background step (probes, lookups)."""
+        self._commit_queued()
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+            self._commit_queued()
 
     def reload(self) -> ConfigError | None:
         """Re-read the configuration; on errors keep serving with the old one and return them."""
@@ -261,7 +268,9 @@ class Server:
         elif isinstance(decision, ResolveFirst):
             self._in_background(self._resolve_then_carry_out(message, decision, ingress))
         elif decision.persist:
-            self._in_background(self._commit_then_send(message, decision, ingress))
+            if not self._to_commit:
+                asyncio.get_running_loop().call_soon(self._commit_queued)
+            self._to_commit.append((message, decision, ingress))
         elif decision.reply is not None:
             self._send(message, decision, ingress)
 
@@ -308,19 +317,31 @@ class Server:
             refusal = self.declines.refusal(message, self.engine, now, monotonic_now)
         return refusal
 
-    async def _commit_then_send(self, request: DhcpMessage, decision: Decision, ingress: Ingress) -> None:
-        """Send the reply only once its leases are committed, and never an ACK for an address another server
+    def _commit_queued(self) -> None:
+        """Hand every decision of this loop turn that has leases to commit to one background task: one
+        group-commit call per turn, not one task and one future per ACK."""
+        if self._to_commit:
+            batch, self._to_commit = self._to_commit, []
+            self._in_background(self._commit_then_send(batch))
+
+    async def _commit_then_send(self, batch: list[tuple[DhcpMessage, Decision, Ingress]]) -> None:
+        """Send each reply only once its leases are committed, and never an ACK for an address another server
         took first: then the index learns the winner, and the client's retry is answered from it."""
         try:
-            lost = await self.committer.persist(decision.persist)
+            lost = await self.committer.persist([lease for _, decision, _ in batch for lease in decision.persist])
         except Exception as error:
-            self.stats.commit_failures += 1
-            self.stats.drop("commit-failed", ingress.ifname)
-            self._write_log(_unanswered(decision.log))
-            log.error("lease not committed, no reply sent for %s: %s", decision.persist[0].ip, error)
+            for _, decision, ingress in batch:
+                self.stats.commit_failures += 1
+                self.stats.drop("commit-failed", ingress.ifname)
+                self._write_log(_unanswered(decision.log))
+                log.error("lease not committed, no reply sent for %s: %s", decision.persist[0].ip, error)
             return
         if lost:
             await self._adopt_winners(lost)
+        for request, decision, ingress in batch:
+            self._send_committed(request, decision, ingress, lost)
+
+    def _send_committed(self, request: DhcpMessage, decision: Decision, ingress: Ingress, lost: frozenset) -> None:
         if decision.reply is not None and decision.reply.yiaddr in lost:
             self.stats.drop("lease-conflict", ingress.ifname)
             self._write_log([*_unanswered(decision.log),

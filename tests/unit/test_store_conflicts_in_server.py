@@ -63,7 +63,7 @@ def test_a_lease_lost_to_another_server_is_neither_sent_nor_logged_and_the_index
     async def commit():
         server.committer = GroupCommitter(store)
         server.committer.start()
-        await server._commit_then_send(message, decision, LINK)  # no transmitter: sending would raise
+        await server._commit_then_send([(message, decision, LINK)])  # no transmitter: sending would raise
         await server.committer.stop()
         server.packet_log.flush()
 
