@@ -17,7 +17,8 @@ from bench.servers import SERVER_KINDS
 FULL_PLAN = LoadPlan(ceiling=8000, seconds=3, max_steps=8, clients=50_000)
 QUICK_PLAN = LoadPlan(ceiling=100, seconds=2, max_steps=3, clients=1000)
 LEGEND = ("offered/s: highest perfdhcp rate with < 1% of DISCOVERs left without an ACK; DORA/s done: ACKs per "
-          "second at that rate; OFFER/ACK p50/p99: per-exchange delays from perfdhcp -x t timestamps; CPU: server "
+          "second at that rate; OFFER/ACK p50/p99: per-exchange delays from perfdhcp -x t timestamps; p99 at ½: the "
+          "same at half the best rate; CPU: server "
           "utime+stime per completed DORA; start s: launch to first OFFER on the last link; medians over runs.")
 
 

@@ -11,6 +11,7 @@ COLUMNS = [
     ("offered_per_second", "offered/s"), ("dora_per_second", "DORA/s done"),
     ("offer_p50_ms", "OFFER p50 ms"), ("offer_p99_ms", "OFFER p99 ms"),
     ("ack_p50_ms", "ACK p50 ms"), ("ack_p99_ms", "ACK p99 ms"),
+    ("half_offer_p99_ms", "OFFER p99 at ½ ms"), ("half_ack_p99_ms", "ACK p99 at ½ ms"),
     ("cpu_us_per_dora", "CPU µs/DORA"), ("peak_rss_mib", "VmHWM MiB"), ("open_fds", "fds"),
     ("packet_sockets", "pkt socks"), ("startup_seconds", "start s"), ("note", "note"),
 ]
@@ -30,6 +31,8 @@ class Row:
     offer_p99_ms: float | None = None
     ack_p50_ms: float | None = None
     ack_p99_ms: float | None = None
+    half_offer_p99_ms: float | None = None
+    half_ack_p99_ms: float | None = None
     cpu_us_per_dora: float | None = None
     peak_rss_mib: float | None = None
     open_fds: float | None = None
@@ -56,6 +59,9 @@ def summarize(outcomes: list[RunOutcome]) -> Row:
     row.offer_p99_ms = _median(step.load.discover_offer.percentile(0.99) for step in loaded)
     row.ack_p50_ms = _median(step.load.request_ack.percentile(0.50) for step in loaded)
     row.ack_p99_ms = _median(step.load.request_ack.percentile(0.99) for step in loaded)
+    halves = [outcome.half_rate for outcome in started if outcome.half_rate is not None]
+    row.half_offer_p99_ms = _median(step.load.discover_offer.percentile(0.99) for step in halves)
+    row.half_ack_p99_ms = _median(step.load.request_ack.percentile(0.99) for step in halves)
     row.cpu_us_per_dora = _median(step.cpu_microseconds_per_dora for step in loaded)
     row.peak_rss_mib = _median(o.peak_rss_kib / 1024 if o.peak_rss_kib else None for o in started)
     row.open_fds = _median(outcome.open_fds for outcome in started)

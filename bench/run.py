@@ -48,6 +48,7 @@ class RunOutcome:
     startup_seconds: float | None = None
     best: Step | None = None
     steps: list[Step] = field(default_factory=list)
+    half_rate: Step | None = None      # a step at half the best rate, for latency below saturation
     peak_rss_kib: int | None = None
     open_fds: int | None = None
     packet_sockets: int | None = None
@@ -141,6 +142,8 @@ def _measure(pid: int, topology: Topology, plan: LoadPlan, outcome: RunOutcome) 
         return Step(load, procstat.cpu_seconds(pid) - cpu_before)
 
     outcome.best, outcome.steps = search_rate(measure_step, plan.ceiling, plan.max_steps)
+    if outcome.best is not None and outcome.best.load.rate >= 2:
+        outcome.half_rate = measure_step(outcome.best.load.rate // 2)
     outcome.peak_rss_kib = procstat.peak_rss_kib(pid)
     outcome.open_fds = procstat.open_fd_count(pid)
     outcome.packet_sockets = topology.packet_socket_count()
