@@ -9,6 +9,7 @@ already encoded to their wire bytes, keyed by option code, so the engine never p
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from ipaddress import IPv4Address, IPv4Network
 from typing import Any, Iterator
 
@@ -94,8 +95,9 @@ class Subnet(Scope):
     pools: list[Pool] = field(default_factory=list)
     shared_network: SharedNetwork | None = None
 
-    @property
+    @cached_property
     def id(self) -> str:
+        """The network as text ("10.0.0.0/24"): made once, and shared by every lease of the subnet."""
         return str(self.network)
 
 
