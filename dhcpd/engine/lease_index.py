@@ -82,8 +82,10 @@ class LeaseIndex:
 
     def __init__(self, pools: Iterable[Pool], leases: Iterable[Lease] = (), cursor_offset: float = 0.0) -> None:
         self._by_ip: dict[int, Lease] = {}
-        self._by_client_id: dict[bytes, set[int]] = {}
-        self._by_mac: dict[bytes, set[int]] = {}
+        # client id / MAC -> its address, or a set of them for the rare client with several (a set per
+        # client would cost about 200 bytes per lease)
+        self._by_client_id: dict[bytes, int | set[int]] = {}
+        self._by_mac: dict[bytes, int | set[int]] = {}
         self._expiries: list[tuple[float, int]] = []
         self.pools = [PoolState(pool, cursor_offset) for pool in pools]
         self._pool_of_pool = {id(state.pool): state for state in self.pools}
@@ -126,9 +128,9 @@ class LeaseIndex:
             self._unlink_client(old, value)
         self._by_ip[value] = lease
         if lease.client_id is not None:
-            self._by_client_id.setdefault(lease.client_id, set()).add(value)
+            _link(self._by_client_id, lease.client_id, value)
         if lease.mac is not None:
-            self._by_mac.setdefault(lease.mac, set()).add(value)
+            _link(self._by_mac, lease.mac, value)
         if lease.state in TIMED:
             heapq.heappush(self._expiries, (lease.expires, value))
         elif lease.state in REUSABLE:
@@ -147,14 +149,14 @@ class LeaseIndex:
         """Leases of a client: by client identifier when it sent one, else by MAC on leases without one."""
         by_ip = self._by_ip
         if client_id is not None:
-            found = [by_ip[value] for value in self._by_client_id.get(client_id, ())]
+            found = [by_ip[value] for value in _linked(self._by_client_id, client_id)]
             if found:
                 return found
         if mac is None:
             return []
         return [
             by_ip[value]
-            for value in self._by_mac.get(mac, ())
+            for value in _linked(self._by_mac, mac)
             if client_id is None or by_ip[value].client_id is None
         ]
 
@@ -202,10 +204,32 @@ class LeaseIndex:
 
     def _unlink_client(self, lease: Lease, value: int) -> None:
         for table, key in ((self._by_client_id, lease.client_id), (self._by_mac, lease.mac)):
-            if key is None:
-                continue
-            values = table.get(key)
-            if values is not None:
-                values.discard(value)
-                if not values:
-                    del table[key]
+            if key is not None:
+                _unlink(table, key, value)
+
+
+def _link(table: dict[bytes, int | set[int]], key: bytes, value: int) -> None:
+    present = table.get(key)
+    if present is None:
+        table[key] = value
+    elif isinstance(present, set):
+        present.add(value)
+    elif present != value:
+        table[key] = {present, value}
+
+
+def _unlink(table: dict[bytes, int | set[int]], key: bytes, value: int) -> None:
+    present = table.get(key)
+    if present == value:
+        del table[key]
+    elif isinstance(present, set):
+        present.discard(value)
+        if len(present) == 1:
+            table[key] = present.pop()
+
+
+def _linked(table: dict[bytes, int | set[int]], key: bytes) -> tuple[int, ...] | set[int]:
+    present = table.get(key)
+    if present is None:
+        return ()
+    return present if isinstance(present, set) else (present,)

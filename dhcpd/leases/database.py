@@ -18,7 +18,7 @@ from sqlalchemy import Engine, create_engine, event, make_url
 DEFAULT_DB_URL = "sqlite:////var/lib/pydhcpd/leases.sqlite"
 MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 10_000
-SQLITE_CACHE_KIB = 65_536   # page cache per connection; index updates of large imports stay in memory
+SQLITE_CACHE_KIB = 16_384   # page cache per connection (16 MiB): the server reads its leases once, at start
 CONNECT_TIMEOUT_SECONDS = 5  # a server database that does not answer fails one batch, not the whole loop
 
 

@@ -301,3 +301,18 @@ def test_cursor_offset_starts_elsewhere_and_still_walks_the_whole_pool():
     engine = Engine(parse_text(CONFIG, "t.conf"), cursor_offset=0.5)
     offered = [engine.handle(message(MessageType.DISCOVER, n), S1, NOW).reply.yiaddr for n in (1, 2, 3)]
     assert offered == [IPv4Address("10.77.1.101"), IPv4Address("10.77.1.102"), IPv4Address("10.77.1.100")]
+
+
+def test_index_follows_a_client_with_several_leases_as_they_come_and_go():
+    from dhcpd.engine.lease_index import LeaseIndex
+
+    config = parse_text(CONFIG, "t.conf")
+    index = LeaseIndex([pool for subnet in config.subnets for pool in subnet.pools])
+    first, second = IPv4Address("10.77.1.100"), IPv4Address("10.77.2.100")
+    for address in (first, second):
+        index.put(Lease(address, LeaseState.ACTIVE, NOW, NOW + 600, mac=mac(1)))
+    assert {lease.ip for lease in index.client_leases(None, mac(1))} == {first, second}
+    index.remove(first)
+    assert [lease.ip for lease in index.client_leases(None, mac(1))] == [second]
+    index.put(Lease(second, LeaseState.ACTIVE, NOW, NOW + 600, mac=mac(2)))
+    assert index.client_leases(None, mac(1)) == [] and len(index.client_leases(None, mac(2))) == 1
