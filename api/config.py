@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from ipaddress import IPv4Address, IPv4Network
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request, status

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
+from ipaddress import IPv4Address
 from pathlib import Path
+
+from dhcpd.leases.record import Lease
+from dhcpd.leases.store import LeaseStore
 
 from tests.harness.netns import Namespace
 from tests.harness.process import Process
@@ -34,3 +38,12 @@ def database_url(namespace: Namespace) -> str:
 
 def database_path(namespace: Namespace) -> Path:
     return namespace.workdir / "pydhcpd" / "leases.sqlite"
+
+
+def stored_leases(namespace: Namespace) -> dict[IPv4Address, Lease]:
+    """Every lease in the database of the server started in `namespace`, by address."""
+    store = LeaseStore(database_url(namespace))
+    try:
+        return {lease.ip: lease for lease in store.load_all()}
+    finally:
+        store.close()

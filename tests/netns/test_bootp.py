@@ -12,9 +12,8 @@ from pathlib import Path
 import pytest
 
 from dhcpd.leases.record import LeaseState
-from dhcpd.leases.store import LeaseStore
 from dhcpd.wire.message import DhcpMessage, MessageType
-from tests.harness.pydhcpd import READY_LINE, database_url, start_server
+from tests.harness.pydhcpd import READY_LINE, start_server, stored_leases
 from tests.harness.rawclient import RawClient
 from tests.harness.waiting import poll
 
@@ -51,13 +50,6 @@ def ask(client_namespace, message: DhcpMessage) -> DhcpMessage | None:
     return replies[0][0] if replies else None
 
 
-def stored(namespace) -> dict[IPv4Address, object]:
-    store = LeaseStore(database_url(namespace))
-    try:
-        return {lease.ip: lease for lease in store.load_all()}
-    finally:
-        store.close()
-
 
 def test_dynamic_bootp_lease_is_stored_forever_and_kept_across_a_restart(site):
     server, client = site
@@ -66,7 +58,7 @@ def test_dynamic_bootp_lease_is_stored_forever_and_kept_across_a_restart(site):
     assert first is not None and first.message_type is None, process.log()
     assert first.yiaddr == IPv4Address("10.61.1.20") and 51 not in first.options and 54 not in first.options
     process.stop()
-    lease = stored(server)[first.yiaddr]
+    lease = stored_leases(server)[first.yiaddr]
     assert (lease.state, lease.expires, lease.mac) == (LeaseState.ACTIVE, math.inf, mac(1))
     process = start_server(server, CONFIG, ["s0"])
     # the log file is shared with the first run, whose ready line start_server has already seen

@@ -8,10 +8,9 @@ from ipaddress import IPv4Address
 import pytest
 
 from dhcpd.leases.record import LeaseState
-from dhcpd.leases.store import LeaseStore
 from dhcpd.wire.message import BROADCAST_FLAG, DhcpMessage, MessageType
 from tests.harness.isc import start_isc_dhcpd
-from tests.harness.pydhcpd import database_url, start_server
+from tests.harness.pydhcpd import start_server, stored_leases
 from tests.harness.rawclient import RawClient
 
 pytestmark = [pytest.mark.netns, pytest.mark.slow]
@@ -70,11 +69,7 @@ def test_clients_keep_their_isc_addresses_after_migration(netns):
     server, clients = site(netns)
     ours = start_server(server, CONFIG, ["s0"], extra_args=["-lf", str(lease_file)])
     assert f"imported {len(CLIENTS)} leases" in ours.log()
-    store = LeaseStore(database_url(server))
-    try:
-        imported = {lease.ip: lease for lease in store.load_all()}
-    finally:
-        store.close()
+    imported = stored_leases(server)
     assert {ip for ip, lease in imported.items() if lease.state is LeaseState.ACTIVE} == set(before.values())
 
     # reversed order: without the imported leases the allocator would hand these out differently

@@ -9,9 +9,8 @@ from ipaddress import IPv4Address
 import pytest
 
 from dhcpd.leases.record import LeaseState
-from dhcpd.leases.store import LeaseStore
 from dhcpd.wire.message import BROADCAST_FLAG, DhcpMessage, MessageType
-from tests.harness.pydhcpd import database_url, start_server
+from tests.harness.pydhcpd import start_server, stored_leases
 from tests.harness.rawclient import RawClient
 from tests.harness.waiting import poll
 
@@ -64,11 +63,7 @@ def reload(process, config_file, text: str, outcome: str) -> None:
 
 
 def active_leases(server) -> dict[IPv4Address, object]:
-    store = LeaseStore(database_url(server))
-    try:
-        return {lease.ip: lease for lease in store.load_all() if lease.state is LeaseState.ACTIVE}
-    finally:
-        store.close()
+    return {ip: lease for ip, lease in stored_leases(server).items() if lease.state is LeaseState.ACTIVE}
 
 
 def test_good_reload_takes_effect_and_keeps_leases(served):

@@ -10,11 +10,10 @@ from pathlib import Path
 import pytest
 
 from dhcpd.leases.record import LeaseState
-from dhcpd.leases.store import LeaseStore
 from dhcpd.wire.message import MessageType
 from tests.harness.clients import Dhclient, Dhcpcd, Udhcpc
 from tests.harness.perfdhcp import run_perfdhcp
-from tests.harness.pydhcpd import database_url, start_server
+from tests.harness.pydhcpd import start_server, stored_leases
 from tests.harness.rawclient import RawClient
 from tests.harness.relay import start_dhcrelay
 from tests.harness.waiting import poll
@@ -44,13 +43,6 @@ def site(netns):
     return server, clients
 
 
-def leases_of(namespace) -> dict[IPv4Address, object]:
-    store = LeaseStore(database_url(namespace))
-    try:
-        return {lease.ip: lease for lease in store.load_all()}
-    finally:
-        store.close()
-
 
 def test_three_real_clients_get_addresses_from_their_own_link(site):
     server, (c1, c2, c3) = site
@@ -62,7 +54,7 @@ def test_three_real_clients_get_addresses_from_their_own_link(site):
     }
     for n, (link, address) in enumerate(got.items(), start=1):
         assert address is not None and address in IPv4Network(f"10.77.{n}.0/24"), (link, address, process.log())
-    leases = leases_of(server)
+    leases = stored_leases(server)
     for link, address in got.items():
         assert leases[address].state is LeaseState.ACTIVE and leases[address].interface == link
     log = process.log()
@@ -86,7 +78,7 @@ def test_dhclient_renews_by_unicast_and_release_frees_the_address(site):
     assert renewed.name == "renew" and renewed.address == address, process.log()
     assert process.log().count(f"DHCPACK on {address}") >= 2
     assert client.release()
-    assert poll(lambda: leases_of(server)[address].state is LeaseState.RELEASED, 5), process.log()
+    assert poll(lambda: stored_leases(server)[address].state is LeaseState.RELEASED, 5), process.log()
     assert f"DHCPRELEASE of {address}" in process.log()
 
 
@@ -101,7 +93,7 @@ def test_decline_keeps_the_address_out_of_use(site):
         client.send(client.request(MessageType.REQUEST, 2, options={50: declined.packed, 54: offer.options[54]}))
         assert client.replies(2)[0][0].message_type is MessageType.ACK
         client.send(client.request(MessageType.DECLINE, 3, options={50: declined.packed, 54: offer.options[54]}))
-        assert poll(lambda: leases_of(server)[declined].state is LeaseState.DECLINED, 5), process.log()
+        assert poll(lambda: stored_leases(server)[declined].state is LeaseState.DECLINED, 5), process.log()
         for xid in range(10, 20):
             client.send(client.request(MessageType.DISCOVER, xid))
             assert client.replies(xid)[0][0].yiaddr != declined
@@ -122,7 +114,7 @@ def test_client_behind_dhcrelay_gets_an_address_of_the_relay_subnet(netns):
     start_dhcrelay(relay, IPv4Address("10.77.8.1"), "r0", "r1", agent_option=True)
     address = Dhclient(client, "c0").acquire()
     assert address is not None and address in IPv4Network("10.77.9.0/24"), process.log()
-    lease = leases_of(server)[address]
+    lease = stored_leases(server)[address]
     assert lease.relay == IPv4Address("10.77.9.1") and lease.circuit_id == b"r1"
     assert "via 10.77.9.1" in process.log()
 

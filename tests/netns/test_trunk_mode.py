@@ -8,9 +8,8 @@ from ipaddress import IPv4Address, IPv4Network
 
 import pytest
 
-from dhcpd.leases.store import LeaseStore
 from dhcpd.wire.message import MessageType
-from tests.harness.pydhcpd import database_url, start_server
+from tests.harness.pydhcpd import start_server, stored_leases
 from tests.harness.rawclient import RawClient
 from tests.harness.waiting import poll
 
@@ -59,13 +58,6 @@ def exchange(client: RawClient, kind: MessageType, xid: int, vlans: tuple[int, .
     return client.reply_frames(xid)
 
 
-def leases_of(namespace) -> dict[IPv4Address, object]:
-    store = LeaseStore(database_url(namespace))
-    try:
-        return {lease.ip: lease for lease in store.load_all()}
-    finally:
-        store.close()
-
 
 @pytest.mark.parametrize("vlans, network, server_ip", [
     ((100,), "10.100.0.0/24", "10.100.0.1"),
@@ -80,7 +72,7 @@ def test_tagged_requests_get_tagged_replies_and_leases_record_the_vlans(trunks, 
     [ack] = exchange(client, MessageType.REQUEST, 2, vlans, o50=offer.message.yiaddr.packed,
                      o54=offer.message.options[SERVER_ID])
     assert ack.message.message_type is MessageType.ACK and ack.vlans == vlans
-    lease = leases_of(server)[offer.message.yiaddr]
+    lease = stored_leases(server)[offer.message.yiaddr]
     label = "/".join(["tr0", *map(str, vlans)])
     assert (lease.interface, lease.vlan, lease.inner_vlan) == (label, vlans[0], vlans[1] if len(vlans) > 1 else None)
     assert f"via {label}" in process.log()

@@ -3,9 +3,7 @@ there afterwards, and a stored or repeated address fails the whole insert withou
 
 from __future__ import annotations
 
-import itertools
 import math
-import os
 from ipaddress import IPv4Address
 
 import pytest
@@ -14,36 +12,8 @@ from sqlalchemy.exc import IntegrityError
 
 from dhcpd.leases.record import Lease, LeaseState
 from dhcpd.leases.store import LeaseStore
-from tests.harness.postgres import throwaway_cluster
 
 BASE_IP = int(IPv4Address("10.0.0.0"))
-DATABASE_NUMBERS = itertools.count()
-
-
-@pytest.fixture(scope="module")
-def cluster():
-    """One PostgreSQL for the module (initdb takes seconds); each test gets its own database in it."""
-    if os.geteuid() != 0:
-        pytest.fail("the PostgreSQL variant needs root (it runs initdb as the postgres user): use scripts/test")
-    with throwaway_cluster() as running:
-        yield running
-
-
-@pytest.fixture(params=[
-    pytest.param("sqlite", marks=pytest.mark.unit),
-    pytest.param("postgresql", marks=pytest.mark.netns),
-])
-def store(request, tmp_path):
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'leases.sqlite'}"
-    else:
-        url = request.getfixturevalue("cluster").create_database(f"bulk{next(DATABASE_NUMBERS)}")
-    lease_store = LeaseStore(url)
-    lease_store.upgrade()
-    try:
-        yield lease_store
-    finally:
-        lease_store.close()
 
 
 def full_lease(n: int) -> Lease:
@@ -59,36 +29,36 @@ def bare_lease(n: int, state: LeaseState = LeaseState.FREE) -> Lease:
     return Lease(IPv4Address(BASE_IP + n), state, 0.0, 0.0)
 
 
-def index_names(store: LeaseStore) -> set[str]:
-    return {index["name"] for index in inspect(store.engine).get_indexes("leases")}
+def index_names(any_store: LeaseStore) -> set[str]:
+    return {index["name"] for index in inspect(any_store.engine).get_indexes("leases")}
 
 
-def test_every_field_round_trips_into_an_empty_table(store):
-    indexes_before = index_names(store)
+def test_every_field_round_trips_into_an_empty_table(any_store):
+    indexes_before = index_names(any_store)
     leases = [full_lease(n) for n in range(3)] + [bare_lease(n) for n in range(3, 6)]
-    assert store.bulk_insert(iter(leases)) == len(leases)
-    assert store.load_all() == leases
-    assert index_names(store) == indexes_before
+    assert any_store.bulk_insert(iter(leases)) == len(leases)
+    assert any_store.load_all() == leases
+    assert index_names(any_store) == indexes_before
 
 
-def test_inserts_beside_stored_leases_and_keeps_the_indexes(store):
-    store.save([bare_lease(0, LeaseState.ACTIVE)])
-    indexes_before = index_names(store)
-    assert store.bulk_insert([full_lease(1), bare_lease(2)]) == 2
-    assert store.load_all() == [bare_lease(0, LeaseState.ACTIVE), full_lease(1), bare_lease(2)]
-    assert index_names(store) == indexes_before
+def test_inserts_beside_stored_leases_and_keeps_the_indexes(any_store):
+    any_store.save([bare_lease(0, LeaseState.ACTIVE)])
+    indexes_before = index_names(any_store)
+    assert any_store.bulk_insert([full_lease(1), bare_lease(2)]) == 2
+    assert any_store.load_all() == [bare_lease(0, LeaseState.ACTIVE), full_lease(1), bare_lease(2)]
+    assert index_names(any_store) == indexes_before
 
 
 @pytest.mark.parametrize("stored", [[], [bare_lease(1, LeaseState.ACTIVE)]])
-def test_a_stored_or_repeated_address_fails_it_all_and_writes_nothing(store, stored):
-    store.save(stored)
-    indexes_before = index_names(store)
+def test_a_stored_or_repeated_address_fails_it_all_and_writes_nothing(any_store, stored):
+    any_store.save(stored)
+    indexes_before = index_names(any_store)
     with pytest.raises(IntegrityError):
-        store.bulk_insert([full_lease(0), full_lease(1), bare_lease(1)])
-    assert store.load_all() == stored
-    assert index_names(store) == indexes_before
+        any_store.bulk_insert([full_lease(0), full_lease(1), bare_lease(1)])
+    assert any_store.load_all() == stored
+    assert index_names(any_store) == indexes_before
 
 
-def test_nothing_to_insert_is_zero(store):
-    assert store.bulk_insert([]) == 0
-    assert store.load_all() == []
+def test_nothing_to_insert_is_zero(any_store):
+    assert any_store.bulk_insert([]) == 0
+    assert any_store.load_all() == []

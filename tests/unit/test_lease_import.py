@@ -13,7 +13,6 @@ import pytest
 from bench.gen_leases import write_lease_file
 from dhcpd.leases.importing import ImportProgress, import_lease_file
 from dhcpd.leases.iscfile import ParseError, parse_leases
-from dhcpd.leases.store import LeaseStore
 
 pytestmark = pytest.mark.unit
 
@@ -31,16 +30,6 @@ class FakeClock:
 
     def __call__(self) -> float:
         return self.now
-
-
-@pytest.fixture
-def store(tmp_path):
-    lease_store = LeaseStore(f"sqlite:///{tmp_path / 'leases.sqlite'}")
-    lease_store.upgrade()
-    try:
-        yield lease_store
-    finally:
-        lease_store.close()
 
 
 @pytest.fixture

@@ -20,16 +20,6 @@ pytestmark = pytest.mark.unit
 BASE_IP = int(IPv4Address("10.0.0.0"))
 
 
-@pytest.fixture
-def store(tmp_path):
-    lease_store = LeaseStore(f"sqlite:///{tmp_path / 'leases.sqlite'}")
-    lease_store.upgrade()
-    try:
-        yield lease_store
-    finally:
-        lease_store.close()
-
-
 def full_lease(ip: str = "10.1.2.3") -> Lease:
     return Lease(
         ip=IPv4Address(ip), state=LeaseState.ACTIVE, starts=1_700_000_000.25, expires=1_700_003_600.5,

@@ -15,7 +15,6 @@ from dhcpd.engine.types import Ingress
 from dhcpd.leases.follower import ChangeFollower
 from dhcpd.leases.group_commit import GroupCommitter
 from dhcpd.leases.record import Lease, LeaseState
-from dhcpd.leases.store import LeaseStore
 from dhcpd.server import Server, Settings
 from dhcpd.wire.message import DhcpMessage, MessageType
 
@@ -25,16 +24,6 @@ CONFIG = "authoritative;\nsubnet 10.66.0.0 netmask 255.255.255.0 { range 10.66.0
 LINK = Ingress("s1", 5, (IPv4Interface("10.66.0.1/24"),))
 SERVER_ID = IPv4Address("10.66.0.1").packed
 MAC_HERE, MAC_ELSEWHERE = bytes.fromhex("0200000000aa"), bytes.fromhex("0200000000bb")
-
-
-@pytest.fixture
-def store(tmp_path):
-    lease_store = LeaseStore(f"sqlite:///{tmp_path / 'leases.sqlite'}")
-    lease_store.upgrade()
-    try:
-        yield lease_store
-    finally:
-        lease_store.close()
 
 
 def request(kind: MessageType, mac: bytes, address: IPv4Address | None = None) -> DhcpMessage:
