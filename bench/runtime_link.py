@@ -9,6 +9,7 @@ this server is measured.
 """
 
 import argparse
+import json
 import os
 import statistics
 import subprocess
@@ -53,6 +54,12 @@ def _time_new_link(topology: Topology, link) -> float | None:
     _run_ip("-n", link.peer_namespace, "addr", "add", f"{link.peer_address}/{link.network.prefixlen}",
             "dev", link.peer_device)
     _run_ip("-n", link.peer_namespace, "link", "set", link.peer_device, "up")
+    # A permanent neighbour entry for the server's address: otherwise the probe's first DISCOVER, sent before
+    # the address exists, fails ARP and the kernel retries only a second later, which is not the server's time.
+    listing = subprocess.run(["ip", "-n", topology.server_namespace, "-j", "link", "show", "dev", link.server_device],
+                             check=True, capture_output=True, text=True).stdout
+    _run_ip("-n", link.peer_namespace, "neigh", "replace", link.server_address, "lladdr",
+            json.loads(listing)[0]["address"], "dev", link.peer_device, "nud", "permanent")
     probe = subprocess.Popen(
         topology.command_in(link.peer_namespace, [sys.executable, "-m", "bench.probe", link.peer_address,
                                                   link.server_address, str(PROBE_TIMEOUT)]),
