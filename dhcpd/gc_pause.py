@@ -31,11 +31,13 @@ def paused_collector() -> Iterator[None]:
 SERVING_THRESHOLDS = (50_000, 20, 100)   # new objects before a young collection; then as Python's defaults
 
 
-def settle_for_serving() -> None:
+def settle_for_serving(collect_first: bool = False) -> None:
     """Move every object alive now (configuration, lease index) out of the collector's view, and collect the
-    young generation less often. Called once the server is ready, and again after a reload, whose old
-    configuration (its scopes point at each other) is freed by the full collection first."""
-    gc.unfreeze()
-    gc.collect()
+    young generation less often. Called once the server is ready (no full collection: with a million leases it
+    takes about a second and finds nothing), and again after a reload with `collect_first`, so that the old
+    configuration (its scopes point at each other) is freed before the rest is frozen."""
+    if collect_first:
+        gc.unfreeze()
+        gc.collect()
     gc.freeze()
     gc.set_threshold(*SERVING_THRESHOLDS)

@@ -169,7 +169,7 @@ class Server:
         self.trunks.sync(self.table, self.served.trunk_names())
         log.info("configuration reloaded from %s", self.settings.config_file)
         self._report_links()
-        settle_for_serving()
+        settle_for_serving(collect_first=True)
         return None
 
     def _link_changed(self, link: Link) -> None:

@@ -23,7 +23,7 @@ def test_settling_freezes_what_lives_and_a_later_settle_frees_old_cycles():
         assert gc.get_freeze_count() > 0 and gc.get_threshold() == SERVING_THRESHOLDS
         alive = {id(first)}
         del first, second
-        settle_for_serving()
+        settle_for_serving(collect_first=True)
         assert not any(id(obj) in alive for obj in gc.get_objects() if isinstance(obj, Node))
     finally:
         gc.unfreeze()
