@@ -291,20 +291,22 @@ class Server:
 
     async def _probe_then_carry_out(self, message: DhcpMessage, probe: ProbeFirst, ingress: Ingress) -> None:
         answered = self.pinger is not None and await self.pinger.answered(probe.address, probe.timeout)
-        try:
-            decision = self.engine.probe_result(message, ingress, probe.address, answered, time.time())
-        except Exception:
-            log.exception("internal error after probing %s", probe.address)
-            self.stats.drop("internal-error", ingress.ifname)
-            return
-        self.carry_out(message, decision, ingress)
+        self._carry_on(message, ingress, f"probing {probe.address}",
+                       lambda now: self.engine.probe_result(message, ingress, probe.address, answered, now))
 
     async def _resolve_then_carry_out(self, message: DhcpMessage, resolve: ResolveFirst, ingress: Ingress) -> None:
         name = await self.reverse_dns.name_of(resolve.address)
+        self._carry_on(message, ingress, f"looking up the name of {resolve.address}",
+                       lambda now: self.engine.name_resolved(message, ingress, resolve.address, name, now))
+
+    def _carry_on(self, message: DhcpMessage, ingress: Ingress, after: str,
+                  decide: Callable[[float], Decision]) -> None:
+        """Give the engine the outcome of an I/O step (`decide`) and carry out its new decision; a bug there
+        costs this one request, never the server."""
         try:
-            decision = self.engine.name_resolved(message, ingress, resolve.address, name, time.time())
+            decision = decide(time.time())
         except Exception:
-            log.exception("internal error after looking up the name of %s", resolve.address)
+            log.exception("internal error after %s", after)
             self.stats.drop("internal-error", ingress.ifname)
             return
         self.carry_out(message, decision, ingress)
