@@ -48,3 +48,19 @@ def any_store(request, tmp_path):
     else:
         url = request.getfixturevalue("cluster").create_database(f"test{next(DATABASE_NUMBERS)}")
     yield from _opened(url)
+
+
+@pytest.fixture
+def server(tmp_path):
+    """A real Server (not running) on a temporary SQLite file, for the API tests (tests/unit/api_backend.py)."""
+    from tests.unit.api_backend import make_server
+
+    return make_server(tmp_path)
+
+
+@pytest.fixture
+def client(server):
+    """An in-process API client of `server`, holding the test token."""
+    from tests.unit.api_backend import make_client
+
+    return make_client(server)

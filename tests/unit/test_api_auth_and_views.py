@@ -8,15 +8,10 @@ import socket
 import pytest
 
 from api.service import ApiListenError, open_listener
-from tests.unit.api_backend import TOKEN, authorized, make_client, make_server
+from tests.unit.api_backend import TOKEN, authorized, make_client
 
 pytestmark = pytest.mark.unit
 LEASE = {"ip": "10.20.1.120", "mac": "02:00:00:00:00:01", "expires": "2099-01-01T00:00:00Z"}
-
-
-@pytest.fixture
-def server(tmp_path):
-    return make_server(tmp_path)
 
 
 @pytest.mark.parametrize("headers", [{}, authorized("wrong"), {"Authorization": f"Basic {TOKEN}"}, {"Authorization": TOKEN}])

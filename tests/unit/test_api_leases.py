@@ -7,20 +7,10 @@ from ipaddress import IPv4Address
 import pytest
 
 from dhcpd.leases.record import Lease, LeaseState
-from tests.unit.api_backend import authorized, make_client, make_server
+from tests.unit.api_backend import authorized
 
 pytestmark = pytest.mark.unit
 FAR = "2099-01-01T00:00:00Z"
-
-
-@pytest.fixture
-def server(tmp_path):
-    return make_server(tmp_path)
-
-
-@pytest.fixture
-def client(server):
-    return make_client(server)
 
 
 def new_lease(ip: str, mac: str = "02:00:00:00:00:01", **fields) -> dict:

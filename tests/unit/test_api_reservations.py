@@ -18,16 +18,6 @@ S0 = Ingress("s0", 5, (IPv4Interface("10.20.9.1/24"),))
 MAC = "02:00:00:00:00:05"
 
 
-@pytest.fixture
-def server(tmp_path):
-    return make_server(tmp_path)
-
-
-@pytest.fixture
-def client(server):
-    return make_client(server)
-
-
 def offer(server: Server, mac: str, ingress: Ingress = S1, **fields) -> DhcpMessage:
     options = {53: bytes([MessageType.DISCOVER]), **fields.pop("options", {})}
     message = DhcpMessage(xid=1, chaddr=bytes.fromhex(mac.replace(":", "")), options=options, **fields)
