@@ -43,7 +43,7 @@ from dhcpd.notify import notify
 from dhcpd.ratelimit import Rate, RequestLimits
 from dhcpd.gc_pause import settle_for_serving
 from dhcpd.packetlog import PacketLog, Writer, stderr_writer
-from dhcpd.stats import Stats
+from dhcpd.stats import MESSAGE_NAMES, Stats
 from dhcpd.wire.codec import MalformedPacket, MessageTooLarge, decode, encode, reply_size_limit
 from dhcpd.wire.frame import BadFrame, Frame, decode_frame
 from dhcpd.wire.message import DhcpMessage, MessageType
@@ -244,7 +244,7 @@ class Server:
 
     def handle_message(self, message: DhcpMessage, ingress: Ingress) -> None:
         kind = message.message_type
-        self.stats.received[f"DHCP{kind.name}" if kind is not None else "BOOTP"] += 1
+        self.stats.received[MESSAGE_NAMES[kind] if kind is not None else "BOOTP"] += 1
         self.stats.link(ingress.ifname).requests += 1
         now = time.time()
         refusal = self._over_limit(message, ingress, now)
@@ -382,7 +382,7 @@ class Server:
             return
         self.transmitter.send(payload, decision.destination, ingress, decision.server_ip)
         kind = reply.message_type
-        self.stats.sent[f"DHCP{kind.name}" if kind is not None else "BOOTREPLY"] += 1
+        self.stats.sent[MESSAGE_NAMES[kind] if kind is not None else "BOOTREPLY"] += 1
         self.stats.link(ingress.ifname).replies += 1
 
     async def _reclaim_forever(self) -> None:

@@ -5,6 +5,11 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
+from dhcpd.wire.message import MessageType
+
+# Counter names by message type, made once rather than formatted for every packet.
+MESSAGE_NAMES = {kind: f"DHCP{kind.name}" for kind in MessageType}
+
 
 @dataclass
 class LinkCounters:

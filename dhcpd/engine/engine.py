@@ -46,6 +46,7 @@ DECLINE_PROBATION = 86400      # seconds a declined address stays out of use
 ABANDON_LEASE_TIME = 86400     # isc's default abandon-lease-time: an address that answered a ping
 BROADCAST = IPv4Address("255.255.255.255")
 CLIENT_PORT = 68
+ANSWER_VERBS = {MessageType.OFFER: "DHCPOFFER on", MessageType.ACK: "DHCPACK on", None: "BOOTREPLY on"}
 SERVER_PORT = 67
 
 
@@ -154,8 +155,8 @@ class Engine:
         except MalformedPacket:
             return Decision(drop_reason="bad-relay-agent-option")
         segment = find_segment(message, ingress, agent, self.subnets)
-        name = f"DHCP{kind.name}" if kind is not None else "BOOTREQUEST"
         if segment is None:
+            name = f"DHCP{kind.name}" if kind is not None else "BOOTREQUEST"
             via = str(message.giaddr) if message.giaddr != ZERO else ingress.ifname
             return Decision(drop_reason="unknown-network",
                             log=[f"{name} from {format_mac(message.chaddr)} via {via}: unknown network segment"])
@@ -477,8 +478,7 @@ class Engine:
         ctx = ReplyContext(request.message, kind, request.server_ip, scopes, subnet, address, lease_time, host,
                            lease_hostname)
         reply = build_reply(ctx) if kind is not None else build_reply(ctx, BOOTP_STEPS)
-        verb = {MessageType.OFFER: "DHCPOFFER on", MessageType.ACK: "DHCPACK on", None: "BOOTREPLY on"}[kind]
-        log.append(f"{verb} {address} to {request.who} via {request.via}")
+        log.append(f"{ANSWER_VERBS[kind]} {address} to {request.who} via {request.via}")
         return Decision(reply, reply_destination(request.message, reply, nak=False), request.server_ip, log=log)
 
     @staticmethod
