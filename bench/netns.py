@@ -26,7 +26,7 @@ class Link:
     peer_address: str
 
 
-def _run_ip(*args: str) -> None:
+def run_ip(*args: str) -> None:
     """Run one `ip` command; raise with its stderr on failure."""
     finished = subprocess.run(["ip", *args], capture_output=True, text=True)
     if finished.returncode != 0:
@@ -38,7 +38,7 @@ def _run_ip_batch(options: list[str], commands: str) -> None:
     with tempfile.NamedTemporaryFile("w", suffix=".ip", delete=False) as script:
         script.write(commands)
     try:
-        _run_ip(*options, "-batch", script.name)
+        run_ip(*options, "-batch", script.name)
     finally:
         os.unlink(script.name)
 
@@ -48,7 +48,7 @@ def _first_link(client_namespace: str) -> Link:
                 client_namespace, "c0", "10.99.0.2")
 
 
-def _extra_link(index: int, far_namespace: str) -> Link:
+def extra_link(index: int, far_namespace: str) -> Link:
     prefix = f"10.{100 + index // 250}.{index % 250}"
     return Link(f"s{index}", f"{prefix}.1", ipaddress.IPv4Network(f"{prefix}.0/24"), f"{prefix}.10",
                 f"{prefix}.250", far_namespace, f"f{index}", f"{prefix}.2")
@@ -63,7 +63,7 @@ class Topology:
         self.client_namespace = f"bch-cli-{tag}"
         self.far_namespace = f"bch-far-{tag}"
         self.links = [_first_link(self.client_namespace)]
-        self.links += [_extra_link(i, self.far_namespace) for i in range(1, link_count)]
+        self.links += [extra_link(i, self.far_namespace) for i in range(1, link_count)]
         self._created: list[str] = []
 
     def __enter__(self) -> "Topology":
@@ -79,7 +79,7 @@ class Topology:
 
     def _create(self) -> None:
         for namespace in (self.server_namespace, self.client_namespace, self.far_namespace):
-            _run_ip("netns", "add", namespace)
+            run_ip("netns", "add", namespace)
             self._created.append(namespace)
         _run_ip_batch([], "".join(
             f"link add {link.server_device} netns {self.server_namespace} type veth"

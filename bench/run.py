@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Callable
 
 from bench import perfdhcp, procstat
-from bench.netns import Topology
+from bench.netns import Link, Topology
 from bench.search import Step, search_rate
 from bench.servers import PROJECT_ROOT, Server
 
@@ -61,7 +61,7 @@ def _log_reason(log_path: Path) -> str:
     return (reasons or lines or ["no output"])[-1][:200]
 
 
-def _stop(process: subprocess.Popen) -> None:
+def stop_process(process: subprocess.Popen) -> None:
     if process.poll() is None:
         process.send_signal(signal.SIGTERM)
         try:
@@ -71,16 +71,23 @@ def _stop(process: subprocess.Popen) -> None:
             process.wait()
 
 
-def _time_first_offer(topology: Topology, launch: Callable[[], subprocess.Popen], timeout: float):
-    """Start the probe on the last link, then launch the server; (server process, seconds to first OFFER)."""
-    last = topology.links[-1]
+def start_probe(topology: Topology, link: Link, timeout: float) -> subprocess.Popen:
+    """A relay probe (bench/probe.py) on `link`'s far end, ready to send DISCOVERs to the server there until
+    an OFFER comes (it then prints the OFFER's monotonic time) or `timeout` passes."""
     probe = subprocess.Popen(
-        topology.command_in(last.peer_namespace, [sys.executable, "-m", "bench.probe", last.peer_address,
-                                                   last.server_address, str(timeout)]),
+        topology.command_in(link.peer_namespace, [sys.executable, "-m", "bench.probe", link.peer_address,
+                                                   link.server_address, str(timeout)]),
         stdout=subprocess.PIPE, text=True, cwd=PROJECT_ROOT)
+    if probe.stdout.readline().strip() != "ready":
+        stop_process(probe)
+        raise RuntimeError(f"probe on {link.peer_device} could not bind its relay socket")
+    return probe
+
+
+def time_first_offer(topology: Topology, launch: Callable[[], subprocess.Popen], timeout: float):
+    """Start the probe on the last link, then launch the server; (server process, seconds to first OFFER)."""
+    probe = start_probe(topology, topology.links[-1], timeout)
     try:
-        if probe.stdout.readline().strip() != "ready":
-            raise RuntimeError("start-up probe could not bind its relay socket")
         launched_at = time.monotonic()
         server = launch()
         while probe.poll() is None and server.poll() is None:
@@ -88,7 +95,7 @@ def _time_first_offer(topology: Topology, launch: Callable[[], subprocess.Popen]
         answered = probe.stdout.read().strip() if probe.poll() == 0 else ""
         return server, (float(answered) - launched_at if answered else None)
     finally:
-        _stop(probe)
+        stop_process(probe)
 
 
 def run_once(server: Server, topology: Topology, plan: LoadPlan) -> RunOutcome:
@@ -107,7 +114,7 @@ def run_once(server: Server, topology: Topology, plan: LoadPlan) -> RunOutcome:
                 environment = {**os.environ, **server.environment(workdir)}
                 return subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=environment, cwd=workdir)
             try:
-                process, outcome.startup_seconds = _time_first_offer(topology, launch, timeout)
+                process, outcome.startup_seconds = time_first_offer(topology, launch, timeout)
                 if outcome.startup_seconds is None:
                     state = "exited" if process.poll() is not None else f"no OFFER within {timeout:.0f} s"
                     outcome.error = f"did not start ({state}): {_log_reason(log_path)}"
@@ -117,7 +124,7 @@ def run_once(server: Server, topology: Topology, plan: LoadPlan) -> RunOutcome:
                 outcome.error = f"failed: {failure}; log: {_log_reason(log_path)}"
             finally:
                 if process is not None:
-                    _stop(process)
+                    stop_process(process)
     return outcome
 
 

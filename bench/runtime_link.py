@@ -18,8 +18,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.netns import Topology, _extra_link, _run_ip
-from bench.run import PROJECT_ROOT, _stop, _time_first_offer
+from bench.netns import Topology, extra_link, run_ip
+from bench.run import start_probe, stop_process, time_first_offer
 from bench.servers import Ours
 
 STARTUP_TIMEOUT = 60.0
@@ -28,7 +28,7 @@ PROBE_TIMEOUT = 30.0
 
 def measure_once(topology: Topology) -> float | None:
     """Seconds from the new link's address being added to its first OFFER (None: never served)."""
-    new_link = _extra_link(len(topology.links), topology.far_namespace)
+    new_link = extra_link(len(topology.links), topology.far_namespace)
     server = Ours()
     with tempfile.TemporaryDirectory(prefix="bch-rt-") as workdir_name:
         workdir = Path(workdir_name)
@@ -38,45 +38,38 @@ def measure_once(topology: Topology) -> float | None:
                 return subprocess.Popen(topology.command_in(topology.server_namespace, server.argv(workdir, [])),
                                         stdout=log, stderr=subprocess.STDOUT, cwd=workdir,
                                         env={**os.environ, **server.environment(workdir)})
-            process, started = _time_first_offer(topology, launch, STARTUP_TIMEOUT)
+            process, started = time_first_offer(topology, launch, STARTUP_TIMEOUT)
             try:
                 if started is None:
                     raise RuntimeError(f"server did not start: {(workdir / 'server.log').read_text()[-500:]}")
                 return _time_new_link(topology, new_link)
             finally:
-                _stop(process)
-                _run_ip("-n", topology.server_namespace, "link", "del", new_link.server_device)
+                stop_process(process)
+                run_ip("-n", topology.server_namespace, "link", "del", new_link.server_device)
 
 
 def _time_new_link(topology: Topology, link) -> float | None:
-    _run_ip("link", "add", link.server_device, "netns", topology.server_namespace, "type", "veth",
+    run_ip("link", "add", link.server_device, "netns", topology.server_namespace, "type", "veth",
             "peer", "name", link.peer_device, "netns", link.peer_namespace)
-    _run_ip("-n", link.peer_namespace, "addr", "add", f"{link.peer_address}/{link.network.prefixlen}",
+    run_ip("-n", link.peer_namespace, "addr", "add", f"{link.peer_address}/{link.network.prefixlen}",
             "dev", link.peer_device)
-    _run_ip("-n", link.peer_namespace, "link", "set", link.peer_device, "up")
+    run_ip("-n", link.peer_namespace, "link", "set", link.peer_device, "up")
     # A permanent neighbour entry for the server's address: otherwise the probe's first DISCOVER, sent before
     # the address exists, fails ARP and the kernel retries only a second later, which is not the server's time.
     listing = subprocess.run(["ip", "-n", topology.server_namespace, "-j", "link", "show", "dev", link.server_device],
                              check=True, capture_output=True, text=True).stdout
-    _run_ip("-n", link.peer_namespace, "neigh", "replace", link.server_address, "lladdr",
+    run_ip("-n", link.peer_namespace, "neigh", "replace", link.server_address, "lladdr",
             json.loads(listing)[0]["address"], "dev", link.peer_device, "nud", "permanent")
-    probe = subprocess.Popen(
-        topology.command_in(link.peer_namespace, [sys.executable, "-m", "bench.probe", link.peer_address,
-                                                  link.server_address, str(PROBE_TIMEOUT)]),
-        stdout=subprocess.PIPE, text=True, cwd=PROJECT_ROOT)
+    probe = start_probe(topology, link, PROBE_TIMEOUT)
     try:
-        if probe.stdout.readline().strip() != "ready":
-            raise RuntimeError("runtime-link probe could not bind its relay socket")
-        _run_ip("-n", topology.server_namespace, "link", "set", link.server_device, "up")
-        _run_ip("-n", topology.server_namespace, "addr", "add", f"{link.server_address}/{link.network.prefixlen}",
+        run_ip("-n", topology.server_namespace, "link", "set", link.server_device, "up")
+        run_ip("-n", topology.server_namespace, "addr", "add", f"{link.server_address}/{link.network.prefixlen}",
                 "dev", link.server_device)
         added_at = time.monotonic()
         answered = probe.stdout.read().strip() if probe.wait(PROBE_TIMEOUT + 5) == 0 else ""
         return float(answered) - added_at if answered else None
     finally:
-        if probe.poll() is None:
-            probe.kill()
-            probe.wait()
+        stop_process(probe)
 
 
 def main() -> int:
