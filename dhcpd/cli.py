@@ -15,16 +15,18 @@ import logging.handlers
 import os
 import sys
 import time
+from collections.abc import Callable
 
 from api.service import DEFAULT_API, ApiListenError, open_listener, serve_api
 from dhcpd.config.errors import ConfigError
+from dhcpd.config.model import Config
 from dhcpd.config.parser import load
-from dhcpd.leases.importing import import_lease_file
-from dhcpd.leases.iscfile import ParseError
 from dhcpd.leases.database import DURABILITY_LEVELS
+from dhcpd.leases.importing import import_lease_file
+from dhcpd.leases.iscfile import ParseError, write_leases
 from dhcpd.leases.store import DEFAULT_DB_URL, LeaseStore
+from dhcpd.packetlog import Writer, stderr_writer, syslog_writer
 from dhcpd.ratelimit import Rate, parse_rate
-from dhcpd.packetlog import stderr_writer, syslog_writer
 from dhcpd.server import Settings, serve, write_pid_file
 
 DEFAULT_CONFIG = "/etc/dhcp/dhcpd.conf"
@@ -100,25 +102,34 @@ def has_syslog() -> bool:
     return os.path.exists("/dev/log")
 
 
-def setup_logging(debug: bool) -> None:
+def setup_logging(debug: bool) -> Writer:
+    """Log to stderr under -d (or without syslog), else to syslog; returns the matching per-message writer."""
     if debug or not has_syslog():
         handler: logging.Handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%b %d %H:%M:%S"))
+        packet_writer = stderr_writer()
     else:
         handler = logging.handlers.SysLogHandler("/dev/log", facility="daemon")
         handler.setFormatter(logging.Formatter("dhcpd[%(process)d]: %(message)s"))
+        packet_writer = syslog_writer()
     logging.basicConfig(level=logging.INFO, handlers=[handler])
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    return packet_writer
+
+
+def read_config(path: str, report: Callable[[str], object]) -> Config | None:
+    """The configuration at `path`, or None after reporting why it cannot be used (an unreadable file is a
+    ConfigError too)."""
+    try:
+        return load(path)
+    except ConfigError as error:
+        report(str(error))
+        return None
 
 
 def check_config(path: str) -> int:
-    try:
-        config = load(path)
-    except ConfigError as error:
-        print(error, file=sys.stderr)
-        return 1
-    except OSError as error:
-        print(f"{path}: {error.strerror}", file=sys.stderr)
+    config = read_config(path, lambda message: print(message, file=sys.stderr))
+    if config is None:
         return 1
     for note in config.notes:
         print(f"{path}: note: {note}", file=sys.stderr)
@@ -126,8 +137,6 @@ def check_config(path: str) -> int:
 
 
 def export_leases(argv: list[str]) -> int:
-    from dhcpd.leases.iscfile import write_leases
-
     args = export_parser().parse_args(argv)
     store = LeaseStore(args.db_url)
     store.upgrade()
@@ -158,14 +167,9 @@ def main(argv: list[str] | None = None) -> int:
     args = argument_parser().parse_args(argv)
     if args.test_config:
         return check_config(args.config_file)
-    setup_logging(args.debug)
-    try:
-        config = load(args.config_file)
-    except ConfigError as error:
-        log.error("%s", error)
-        return 1
-    except OSError as error:
-        log.error("%s: %s", args.config_file, error.strerror)
+    packet_writer = setup_logging(args.debug)
+    config = read_config(args.config_file, log.error)
+    if config is None:
         return 1
     for note in config.notes:
         log.info("%s: accepted, has no effect here: %s", args.config_file, note)
@@ -192,7 +196,7 @@ def main(argv: list[str] | None = None) -> int:
     settings = Settings(args.config_file, args.db_url, frozenset(args.interfaces), args.lease_file, args.pid_file,
                         rate_limit_mac=args.rate_limit_mac, rate_limit_link=args.rate_limit_link,
                         decline_limit_mac=args.decline_limit_mac, decline_max_fraction=args.decline_limit,
-                        log_writer=stderr_writer() if args.debug or not has_syslog() else syslog_writer())
+                        log_writer=packet_writer)
     try:
         asyncio.run(serve(settings, config, store, *services))
     finally:

@@ -161,11 +161,7 @@ class Server:
         """Re-read the configuration; on errors keep serving with the old one and return them."""
         try:
             config = load(self.settings.config_file)
-        except OSError as error:
-            problem = ConfigError.at(self.settings.config_file, 0, error.strerror or str(error))
-            log.error("configuration not reloaded, keeping the old one:\n%s", problem)
-            return problem
-        except ConfigError as error:
+        except ConfigError as error:  # an unreadable file included
             log.error("configuration not reloaded, keeping the old one:\n%s", error)
             return error
         self.engine.reconfigure(config)
