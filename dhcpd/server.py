@@ -35,7 +35,7 @@ from dhcpd.links import ServedLinks
 from dhcpd.net.guard import open_guard_socket
 from dhcpd.net.interfaces import InterfaceTable, Link
 from dhcpd.net.ping import Pinger
-from dhcpd.net.rawsock import PACKET_OTHERHOST, PACKET_OUTGOING, open_packet_socket, receive
+from dhcpd.net.rawsock import PACKET_OTHERHOST, PACKET_OUTGOING, PacketRing, open_packet_socket
 from dhcpd.net.reverse_dns import ReverseResolver
 from dhcpd.net.transmit import Transmitter
 from dhcpd.net.trunk import TrunkSockets
@@ -104,6 +104,7 @@ class Server:
                                   trunk_vlans(self.config))
         self._report_links()
         self.packet_socket = open_packet_socket()
+        self.packet_ring = PacketRing(self.packet_socket, self.stats.drops)
         self.guard_socket = open_guard_socket()
         self.transmitter = Transmitter(self.packet_socket, self.guard_socket, self.table)
         self.trunks = TrunkSockets(loop, self.handle_trunk_frame)
@@ -140,6 +141,7 @@ class Server:
             self.packet_log.flush()
             self.table.detach()
             self.trunks.close()
+            self.packet_ring.close()
             self.packet_socket.close()
             self.guard_socket.close()
             if self.pinger is not None:
@@ -190,12 +192,9 @@ class Server:
     # -- packet path ------------------------------------------------------------------------------
 
     def _on_readable(self) -> None:
+        receive = self.packet_ring.receive
         for _ in range(FRAMES_PER_WAKEUP):
-            try:
-                received = receive(self.packet_socket)
-            except OSError as error:
-                log.warning("receive failed: %s", error)
-                return
+            received = receive()
             if received is None:
                 return
             self.handle_frame(*received)
