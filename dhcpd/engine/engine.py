@@ -127,6 +127,7 @@ class Engine:
         self.classifier = Classifier(config.classes)
         self._static_stacks: dict[tuple, ScopeStack] = {}
         self._server_ips: dict[tuple, IPv4Address | None] = {}  # (subnet, link addresses) -> our address
+        self._open_pools: dict[int, bool] = {}   # pools without permit lists that take unknown clients
         self.leases = LeaseIndex([pool for subnet in config.subnets for pool in subnet.pools], leases,
                                  self.cursor_offset)
 
@@ -250,6 +251,11 @@ class Engine:
 
     def _permitted(self, pool: Pool, request: Request) -> bool:
         """isc's permit lists: any matching `deny` refuses; with `allow`s, one of them must match."""
+        open_to_all = self._open_pools.get(id(pool))
+        if open_to_all is None:
+            open_to_all = self._open_pools[id(pool)] = not pool.permits and pool.param("unknown-clients", True)
+        if open_to_all:
+            return True
         known = bool(request.hosts)
         if not (pool.param("unknown-clients", True) or known):
             return False
@@ -309,10 +315,11 @@ class Engine:
             log[0] += f": lease limit of class {full.client_class.name} reached"
             return Decision(drop_reason="lease-limit", log=log)
         scope, host = self._pool_scope(address), self._known_host(request)
-        decision = self._answer(request, MessageType.ACK, address, scope, host, log, now)
+        seconds = self._lease_time(request, scope, host)
+        decision = self._answer(request, MessageType.ACK, address, scope, host, log, now, seconds)
         if isinstance(decision, ResolveFirst):
             return decision
-        acked = self._lease_for(request, address, LeaseState.ACTIVE, now, self._lease_time(request, scope, host))
+        acked = self._lease_for(request, address, LeaseState.ACTIVE, now, seconds)
         self.leases.put(acked)
         self.billing.bill(request.memberships, address)
         decision.persist.append(acked)
@@ -461,9 +468,9 @@ class Engine:
     # -- shared -----------------------------------------------------------------------------------
 
     def _answer(self, request: Request, kind: MessageType | None, address: IPv4Address, scope, host: Host | None,
-                log: list[str], now: float) -> Decision:
-        """The OFFER, ACK or (kind None) BOOTREPLY giving `address`, or `ResolveFirst` while get-lease-hostnames
-        waits for the address's name."""
+                log: list[str], now: float, lease_time: int | None = None) -> Decision:
+        """The OFFER, ACK or (kind None) BOOTREPLY giving `address` (for `lease_time` seconds, by default as
+        configured), or `ResolveFirst` while get-lease-hostnames waits for the address's name."""
         scopes = self._scopes(request, scope, host)
         lease_hostname = None
         if scopes.param("get-lease-hostnames", False) and not self._configured_host_name(scopes, host):
@@ -474,7 +481,8 @@ class Engine:
                 log.insert(0, f"No hostname for {address}")
             lease_hostname = answer.name
         subnet = self._subnet_of(address)
-        lease_time = self._lease_time(request, scope, host) if kind is not None else None
+        if kind is not None and lease_time is None:
+            lease_time = self._lease_time(request, scope, host)
         ctx = ReplyContext(request.message, kind, request.server_ip, scopes, subnet, address, lease_time, host,
                            lease_hostname)
         reply = build_reply(ctx) if kind is not None else build_reply(ctx, BOOTP_STEPS)

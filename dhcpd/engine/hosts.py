@@ -37,10 +37,13 @@ class HostIndex:
                 self._by_circuit_id.setdefault(host.circuit_id, []).append(host)
             for address in host.fixed_addresses:
                 self.reserved[address] = host
+        self.declared = bool(self._by_client_id or self._by_mac or self._by_circuit_id)  # can any host match?
 
     def matching(self, client_id: bytes | None, mac: bytes, circuit_id: bytes | None = None) -> list[Host]:
         """Hosts declared for this client: client-identifier matches first, then MAC, then circuit id."""
         found: list[Host] = []
+        if not self.declared:
+            return found
         if client_id is not None:
             found.extend(self._by_client_id.get(client_id, ()))
         found.extend(h for h in self._by_mac.get(mac, ()) if h.client_id is None or h.client_id == client_id)

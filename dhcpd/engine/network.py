@@ -8,7 +8,7 @@ address. Lookups are dictionary reads keyed by masked address, one per distinct 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 from ipaddress import IPv4Address, IPv4Interface
 
 from dhcpd.config.model import Config, Subnet
@@ -20,8 +20,7 @@ OPTION_RELAY_AGENT = 82
 SUBOPTION_LINK_SELECTION = 5
 
 
-@dataclass(frozen=True, slots=True)
-class Segment:
+class Segment(NamedTuple):
     """The subnets one request may use, in preference order, and the address that selected them."""
 
     subnets: tuple[Subnet, ...]

@@ -30,6 +30,8 @@ OPTION_RELAY_AGENT = 82
 PROTOCOL_OPTIONS = frozenset({0, 50, 51, 52, 53, 54, 55, 57, 58, 59, 61, 82, 255})
 
 
+MEMO_LIMIT = 256       # entries per memo that a request field chooses
+_SECONDS = struct.Struct("!I")
 _UNKNOWN = object()   # not looked up yet
 _UNSET = object()     # looked up: no scope sets it
 
@@ -54,6 +56,10 @@ class ScopeStack:
         self.depends_on_packet = any(s.conditionals or s.option_expressions for s in scopes)
         self._options: dict[int, bytes] | None = None
         self._params: dict[str, Any] = {}   # found values (or _UNSET), so each lookup walks the scopes once
+        # Reply pieces that depend only on this stack and a request field (option 55, the lease time): a stack
+        # without `if` blocks is shared by every request that gets it, so these are built once, not per reply.
+        self._configured: dict[tuple[bytes | None, int], dict[int, bytes]] = {}
+        self._timers: dict[int, tuple[bytes, bytes, bytes]] = {}
 
     def param(self, name: str, default: Any = None) -> Any:
         value = self._params.get(name, _UNKNOWN)
@@ -75,6 +81,37 @@ class ScopeStack:
                             merged[code] = value
             self._options = merged
         return dict(self._options)
+
+    def configured(self, order: bytes | None, subnet: Subnet | None) -> dict[int, bytes]:
+        """The configured options with codes in `order` (option 55's value; None: all) in that order, preceded
+        by the subnet mask (the subnet's own when none is configured); never a protocol option. Memoised per
+        (order, subnet); the caller must not change the result."""
+        key = (order, id(subnet))
+        found = self._configured.get(key)
+        if found is None:
+            if len(self._configured) >= MEMO_LIMIT:  # option 55 is the client's choice: bound what it can make us keep
+                self._configured.clear()
+            available = self.options()
+            if OPTION_SUBNET_MASK not in available and subnet is not None:
+                available[OPTION_SUBNET_MASK] = subnet.network.netmask.packed
+            codes = list(available) if order is None else [OPTION_SUBNET_MASK, *order]
+            found = {code: available[code] for code in codes if code not in PROTOCOL_OPTIONS and code in available}
+            self._configured[key] = found
+        return found
+
+    def timers(self, lease: int) -> tuple[bytes, bytes, bytes]:
+        """Options 51, 58 and 59 for a lease of `lease` seconds: T1 and T2 as configured, else 1/2 and 7/8 of it,
+        never longer than the lease. Memoised per lease time."""
+        found = self._timers.get(lease)
+        if found is None:
+            if len(self._timers) >= MEMO_LIMIT:
+                self._timers.clear()
+            configured = self.options()
+            renewal = _seconds(configured.get(OPTION_RENEWAL_TIME), lease // 2)
+            rebinding = _seconds(configured.get(OPTION_REBINDING_TIME), lease * 7 // 8)
+            found = self._timers[lease] = (_SECONDS.pack(lease), _SECONDS.pack(min(renewal, lease)),
+                                           _SECONDS.pack(min(rebinding, lease)))
+        return found
 
 
 @dataclass(slots=True)
@@ -111,41 +148,24 @@ def message_type_and_server_id(ctx: ReplyContext, reply: DhcpMessage) -> None:
 def lease_times(ctx: ReplyContext, reply: DhcpMessage) -> None:
     if ctx.lease_time is None:
         return
-    lease = ctx.lease_time
-    configured = ctx.scopes.options()
-    renewal = _seconds(configured.get(OPTION_RENEWAL_TIME), lease // 2)
-    rebinding = _seconds(configured.get(OPTION_REBINDING_TIME), lease * 7 // 8)
-    reply.options[OPTION_LEASE_TIME] = struct.pack("!I", lease)
-    reply.options[OPTION_RENEWAL_TIME] = struct.pack("!I", min(renewal, lease))
-    reply.options[OPTION_REBINDING_TIME] = struct.pack("!I", min(rebinding, lease))
+    options = reply.options
+    options[OPTION_LEASE_TIME], options[OPTION_RENEWAL_TIME], options[OPTION_REBINDING_TIME] = \
+        ctx.scopes.timers(ctx.lease_time)
 
 
 def _seconds(value: bytes | None, default: int) -> int:
-    return struct.unpack("!I", value)[0] if value is not None and len(value) == 4 else default
+    return _SECONDS.unpack(value)[0] if value is not None and len(value) == 4 else default
 
 
 def configured_options(ctx: ReplyContext, reply: DhcpMessage) -> None:
-    """Options from the configuration: those the client asked for (55) in its order, or all of them."""
-    requested = ctx.request.options.get(OPTION_PARAMETER_REQUEST_LIST)
-    _add_configured_options(ctx, reply, None if requested is None else [OPTION_SUBNET_MASK, *requested])
+    """Options from the configuration: those the client asked for (55) in its order, or all of them.
+    The steps before this one set only protocol options, which configured ones never are."""
+    reply.options.update(ctx.scopes.configured(ctx.request.options.get(OPTION_PARAMETER_REQUEST_LIST), ctx.subnet))
 
 
 def every_configured_option(ctx: ReplyContext, reply: DhcpMessage) -> None:
     """Every option from the configuration, whatever the client asked for (isc's BOOTREPLY to a fixed host)."""
-    _add_configured_options(ctx, reply, None)
-
-
-def _add_configured_options(ctx: ReplyContext, reply: DhcpMessage, order: list[int] | None) -> None:
-    """The configured options with codes in `order` (None: all), plus the subnet's mask when none is set."""
-    available = ctx.scopes.options()
-    if OPTION_SUBNET_MASK not in available and ctx.subnet is not None:
-        available[OPTION_SUBNET_MASK] = ctx.subnet.network.netmask.packed
-    for code in list(available) if order is None else order:
-        if code in PROTOCOL_OPTIONS or code in reply.options:
-            continue
-        value = available.get(code)
-        if value is not None:
-            reply.options[code] = value
+    reply.options.update(ctx.scopes.configured(None, ctx.subnet))
 
 
 def boot_parameters(ctx: ReplyContext, reply: DhcpMessage) -> None:
