@@ -15,6 +15,7 @@ from ipaddress import IPv4Address
 
 from dhcpd.config.expressions import PacketView
 from dhcpd.config.model import Config, Host, Pool, Subnet
+from dhcpd.engine.addresses import address_text
 from dhcpd.engine.billing import Billing
 from dhcpd.engine.bootp import bootp_lease_seconds, bootp_ranges
 from dhcpd.engine.classify import Classifier, Membership, packet_view
@@ -71,7 +72,7 @@ class Request:
         self.mac = message.chaddr
         self.agent = agent
         self.hosts = hosts
-        self.via = str(message.giaddr) if message.giaddr != ZERO else ingress.ifname
+        self.via = address_text(message.giaddr) if message.giaddr != ZERO else ingress.ifname
         self.packet = packet
         self.memberships = memberships
         name = message.options.get(OPTION_HOST_NAME)
@@ -280,11 +281,13 @@ class Engine:
         wanted = message.options.get(OPTION_REQUESTED_ADDRESS)
         requested = IPv4Address(wanted) if wanted is not None and len(wanted) == 4 else None
         address = requested or (message.ciaddr if message.ciaddr != ZERO else None)
-        shown = f"DHCPREQUEST for {address}" + (f" ({IPv4Address(chosen_server)})" if chosen_server and len(chosen_server) == 4 else "")
+        server_id = IPv4Address(chosen_server) if chosen_server is not None and len(chosen_server) == 4 else None
+        shown = f"DHCPREQUEST for {address_text(address) if address is not None else None}" + (
+            f" ({address_text(server_id)})" if server_id is not None else "")
         log = [f"{shown} from {request.who} via {request.via}"]
         if address is None:
             return Decision(drop_reason="request-without-address", log=log)
-        if chosen_server is not None and not self._is_ours(chosen_server, request):
+        if chosen_server is not None and not self._is_ours(server_id, request):
             self._drop_offers(request)
             log[0] += ": lease owned by another server"
             return Decision(drop_reason="other-server", log=log)
@@ -336,11 +339,12 @@ class Engine:
                 self.leases.put(released[-1])
         return released
 
-    def _is_ours(self, server_id: bytes, request: Request) -> bool:
-        if len(server_id) != 4:
+    @staticmethod
+    def _is_ours(server_id: IPv4Address | None, request: Request) -> bool:
+        """Whether option 54 (None: not 4 bytes long) names this server."""
+        if server_id is None:
             return False
-        address = IPv4Address(server_id)
-        return address == request.server_ip or any(a.ip == address for a in request.ingress.addresses)
+        return server_id == request.server_ip or any(a.ip == server_id for a in request.ingress.addresses)
 
     def _drop_offers(self, request: Request) -> None:
         for lease in self.leases.client_leases(request.client_id, request.mac):
@@ -486,7 +490,7 @@ class Engine:
         ctx = ReplyContext(request.message, kind, request.server_ip, scopes, subnet, address, lease_time, host,
                            lease_hostname)
         reply = build_reply(ctx) if kind is not None else build_reply(ctx, BOOTP_STEPS)
-        log.append(f"{ANSWER_VERBS[kind]} {address} to {request.who} via {request.via}")
+        log.append(f"{ANSWER_VERBS[kind]} {address_text(address)} to {request.who} via {request.via}")
         return Decision(reply, reply_destination(request.message, reply, nak=False), request.server_ip, log=log)
 
     @staticmethod

@@ -13,6 +13,7 @@ from typing import Any
 
 from dhcpd.config.expressions import PacketView, evaluate
 from dhcpd.config.model import Host, Scope, Subnet
+from dhcpd.engine.addresses import address_bytes
 from dhcpd.engine.classify import with_conditionals
 from dhcpd.wire.message import BOOTREPLY, ZERO, DhcpMessage, MessageType
 
@@ -142,7 +143,7 @@ def header(ctx: ReplyContext, reply: DhcpMessage) -> None:
 
 def message_type_and_server_id(ctx: ReplyContext, reply: DhcpMessage) -> None:
     reply.options[OPTION_MESSAGE_TYPE] = bytes([ctx.message_type])
-    reply.options[OPTION_SERVER_ID] = ctx.server_ip.packed
+    reply.options[OPTION_SERVER_ID] = address_bytes(ctx.server_ip)
 
 
 def lease_times(ctx: ReplyContext, reply: DhcpMessage) -> None:
