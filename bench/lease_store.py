@@ -2,23 +2,32 @@
 
 Measures saving and loading a population of leases, paging through it, and the durable commit rate of
 single-lease `GroupCommitter.persist` calls with 1 caller against many concurrent callers.
+With --claim-cpu it measures instead the CPU that `LeaseStore.claim` costs per lease (this thread's CPU time,
+the fsync included, median of many batches) by batch size and durability, for fresh addresses and for
+renewals of stored ones, on a store of --claim-population leases of random clients.
 Run: python -m bench.lease_store [--leases 1000000] [--seconds 3] [--callers 200]
+     python -m bench.lease_store --claim-cpu [--claim-population 50000]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import random
+import statistics
 import tempfile
 import time
 from ipaddress import IPv4Address
 from pathlib import Path
 
+from dhcpd.leases.database import DURABILITY_LEVELS
 from dhcpd.leases.group_commit import GroupCommitter
 from dhcpd.leases.record import Lease, LeaseState
 from dhcpd.leases.store import LeaseStore
 
 FIRST_ADDRESS = int(IPv4Address("10.0.0.0"))
+CLAIM_BATCH_SIZES = (1, 8, 32, 128)
+CLAIMED_PER_MEASUREMENT = 2048   # leases claimed for each (durability, kind, batch size), at least 15 batches
 
 
 def population(count: int) -> list[Lease]:
@@ -60,13 +69,56 @@ async def commit_rate(store: LeaseStore, callers: int, seconds: float, offset: i
     return persisted / elapsed, committer.transactions / elapsed
 
 
+def client_lease(n: int, mac: bytes) -> Lease:
+    """An acknowledged lease of address number `n` as the server writes it, for the client `mac`."""
+    now = time.time()
+    return Lease(IPv4Address(FIRST_ADDRESS + n), LeaseState.ACTIVE, now, now + 3600, mac=mac, client_id=b"\x01" + mac,
+                 hostname=f"host-{mac.hex()}", subnet=f"10.{n >> 16}.{(n >> 8) & 255}.0/24",
+                 interface=f"vlan{(n >> 8) & 4095}", ifindex=5, vlan=(n >> 8) & 4095)
+
+
+def claim_cpu(folder: Path, durability: str, population: int) -> None:
+    """Print the median CPU per lease of `claim` by batch size, for fresh addresses and for renewals."""
+    store = LeaseStore(f"sqlite:///{folder / f'claim-{durability}.sqlite'}", durability)
+    try:
+        store.upgrade()
+        macs = [random.randbytes(6) for _ in range(population)]
+        store.save([client_lease(n, mac) for n, mac in enumerate(macs)])
+        next_fresh = population
+        for kind in ("fresh", "renew"):
+            medians = []
+            for size in CLAIM_BATCH_SIZES:
+                per_lease = []
+                for _ in range(max(15, CLAIMED_PER_MEASUREMENT // size)):
+                    if kind == "fresh":
+                        numbers = range(next_fresh, next_fresh + size)
+                        next_fresh += size
+                        batch = [client_lease(n, random.randbytes(6)) for n in numbers]
+                    else:
+                        batch = [client_lease(n, macs[n]) for n in random.sample(range(population), size)]
+                    began = time.thread_time()
+                    lost = store.claim(batch)
+                    per_lease.append((time.thread_time() - began) / size * 1e6)
+                    assert not lost
+                medians.append(f"batch {size}: {statistics.median(per_lease):5.1f}")
+            print(f"claim CPU, {durability}, {kind}: {', '.join(medians)} µs/lease")
+    finally:
+        store.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--leases", type=int, default=1_000_000)
     parser.add_argument("--seconds", type=float, default=3.0)
     parser.add_argument("--callers", type=int, default=200)
+    parser.add_argument("--claim-cpu", action="store_true", help="measure only the CPU per lease of claim")
+    parser.add_argument("--claim-population", type=int, default=50_000)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="lease-bench-") as folder:
+        if args.claim_cpu:
+            for durability in DURABILITY_LEVELS:
+                claim_cpu(Path(folder), durability, args.claim_population)
+            return
         store = LeaseStore(f"sqlite:///{Path(folder) / 'leases.sqlite'}")
         try:
             store.upgrade()

@@ -83,3 +83,24 @@ def test_changed_since_returns_only_rows_written_after_the_moment(any_store):
     moment = time.time()
     any_store.claim([held(MAC_B, ip=IPv4Address("10.5.2.2"))])
     assert [lease.ip for lease in any_store.changed_since(moment)] == [IPv4Address("10.5.2.2")]
+
+
+def test_a_claimed_lease_reads_back_with_every_field(any_store):
+    now = time.time()
+    lease = Lease(ADDRESS, LeaseState.ACTIVE, now, now + 600.0, mac=MAC_A, client_id=b"\x01one", hostname="printer",
+                  subnet="10.5.0.0/24", interface="vlan7", ifindex=9, vlan=7, inner_vlan=70,
+                  relay=IPv4Address("10.5.0.1"), circuit_id=b"port 3", remote_id=b"switch 1")
+    assert any_store.claim([lease]) == set()
+    assert any_store.get(ADDRESS) == lease
+
+
+def test_the_last_lease_of_one_address_in_a_batch_wins_beside_new_renewed_and_lost_ones(any_store):
+    renewed, lost = IPv4Address("10.5.3.1"), IPv4Address("10.5.3.2")
+    any_store.claim([held(MAC_A, ip=renewed), held(MAC_A, ip=lost)])
+    batch = [held(MAC_B, ip=IPv4Address("10.5.3.9")), held(MAC_A, ip=renewed, expires_in=60.0), held(MAC_B, ip=lost),
+             held(MAC_B, ip=IPv4Address("10.5.3.9"), state=LeaseState.RELEASED)]
+    assert any_store.claim(batch) == {lost}
+    stored = {lease.ip: lease for lease in any_store.load_all()}
+    assert stored[IPv4Address("10.5.3.9")].state is LeaseState.RELEASED
+    assert stored[renewed].expires == batch[1].expires
+    assert stored[lost].mac == MAC_A
