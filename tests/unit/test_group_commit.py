@@ -135,3 +135,34 @@ def test_concurrent_callers_on_sqlite_commit_in_fewer_transactions_than_callers(
     finally:
         store.close()
     assert len(commits) == transactions < 200
+
+
+def test_callers_of_one_loop_turn_share_one_transaction():
+    async def scenario():
+        store = GatedStore()
+        store.gate.set()
+        committer = GroupCommitter(store)
+        committer.start()
+        await asyncio.gather(*(committer.persist([lease(n)]) for n in range(10)))
+        await committer.stop()
+        return store.saved
+
+    assert [len(batch) for batch in asyncio.run(scenario())] == [10]
+
+
+def test_a_cancelled_caller_leaves_the_others_of_its_transaction_served():
+    async def scenario():
+        store = GatedStore()
+        committer = GroupCommitter(store)
+        committer.start()
+        callers = [asyncio.create_task(committer.persist([lease(n)])) for n in range(3)]
+        await until(lambda: committer.transactions == 1)
+        callers[1].cancel()
+        store.gate.set()
+        outcomes = await asyncio.gather(*callers, return_exceptions=True)
+        await committer.stop()
+        return outcomes
+
+    outcomes = asyncio.run(scenario())
+    assert outcomes[0] == outcomes[2] == frozenset()
+    assert isinstance(outcomes[1], asyncio.CancelledError)
