@@ -31,6 +31,7 @@ OPTION_RELAY_AGENT = 82
 PROTOCOL_OPTIONS = frozenset({0, 50, 51, 52, 53, 54, 55, 57, 58, 59, 61, 82, 255})
 
 
+_TYPE_BYTES = {kind: bytes([kind]) for kind in MessageType}   # bytes([IntEnum]) goes through __index__: 4x slower
 MEMO_LIMIT = 256       # entries per memo that a request field chooses
 _SECONDS = struct.Struct("!I")
 _UNKNOWN = object()   # not looked up yet
@@ -142,7 +143,7 @@ def header(ctx: ReplyContext, reply: DhcpMessage) -> None:
 
 
 def message_type_and_server_id(ctx: ReplyContext, reply: DhcpMessage) -> None:
-    reply.options[OPTION_MESSAGE_TYPE] = bytes([ctx.message_type])
+    reply.options[OPTION_MESSAGE_TYPE] = _TYPE_BYTES[ctx.message_type]
     reply.options[OPTION_SERVER_ID] = address_bytes(ctx.server_ip)
 
 
