@@ -13,6 +13,8 @@ import struct
 from dataclasses import dataclass
 from ipaddress import IPv4Address
 
+from dhcpd.wire.message import shared_address
+
 ETHERTYPE_IPV4 = 0x0800
 TPID_8021Q = 0x8100
 TPID_8021AD = 0x88A8
@@ -22,8 +24,9 @@ DEFAULT_TTL = 64
 
 _ETHERNET = struct.Struct("!6s6sH")
 _TAG = struct.Struct("!HH")
-_IPV4 = struct.Struct("!BBHHHBBH4s4s")
+_IPV4 = struct.Struct("!BBHHHBBHII")     # addresses as integers
 _UDP = struct.Struct("!HHHH")
+_IPV4_UDP = struct.Struct(_IPV4.format + _UDP.format[1:])
 _VLAN_ID_MASK = 0x0FFF
 _FRAGMENT_MASK = 0x3FFF          # MF flag and fragment offset
 
@@ -59,15 +62,8 @@ def _even_int(data: bytes) -> int:
     return value << 8 if len(data) & 1 else value
 
 
-def _pseudo_header_sum(src_ip: bytes, dst_ip: bytes, udp_length: int) -> int:
-    return int.from_bytes(src_ip, "big") + int.from_bytes(dst_ip, "big") + IPPROTO_UDP + udp_length
-
-
-def decode_frame(data: bytes) -> Frame:
-    """Parse a frame as delivered by an AF_PACKET socket (starting at the Ethernet header)."""
-    if len(data) < _ETHERNET.size:
-        raise BadFrame("short", "ethernet header")
-    dst_mac, src_mac, ethertype = _ETHERNET.unpack_from(data)
+def _vlan_tags(data: bytes, ethertype: int) -> tuple[tuple[int, ...], int, int]:
+    """The VLAN ids of the tags after the MAC addresses (outer first), the ethertype after them and its end."""
     offset = _ETHERNET.size
     vlans: list[int] = []
     while ethertype == TPID_8021Q or ethertype == TPID_8021AD:
@@ -78,6 +74,18 @@ def decode_frame(data: bytes) -> Frame:
         tci, ethertype = _TAG.unpack_from(data, offset)
         vlans.append(tci & _VLAN_ID_MASK)
         offset += _TAG.size
+    return tuple(vlans), ethertype, offset
+
+
+def decode_frame(data: bytes) -> Frame:
+    """Parse a frame as delivered by an AF_PACKET socket (starting at the Ethernet header)."""
+    if len(data) < _ETHERNET.size:
+        raise BadFrame("short", "ethernet header")
+    dst_mac, src_mac, ethertype = _ETHERNET.unpack_from(data)
+    if ethertype == TPID_8021Q or ethertype == TPID_8021AD:
+        vlans, ethertype, offset = _vlan_tags(data, ethertype)
+    else:
+        vlans, offset = (), _ETHERNET.size
     if ethertype != ETHERTYPE_IPV4:
         raise BadFrame("not-ipv4", f"ethertype 0x{ethertype:04x}")
 
@@ -107,20 +115,11 @@ def decode_frame(data: bytes) -> Frame:
     if udp_length < _UDP.size or udp_offset + udp_length > ip_end:
         raise BadFrame("bad-udp-length", str(udp_length))
     udp_end = udp_offset + udp_length
-    if udp_checksum and _folded_sum(
-        _pseudo_header_sum(src_ip, dst_ip, udp_length) + _even_int(data[udp_offset:udp_end])
-    ):
+    if udp_checksum and _folded_sum(src_ip + dst_ip + IPPROTO_UDP + udp_length
+                                    + _even_int(data[udp_offset:udp_end])):
         raise BadFrame("bad-udp-checksum")
-    return Frame(
-        src_mac=src_mac,
-        dst_mac=dst_mac,
-        vlans=tuple(vlans),
-        src_ip=IPv4Address(src_ip),
-        dst_ip=IPv4Address(dst_ip),
-        src_port=src_port,
-        dst_port=dst_port,
-        payload=data[udp_offset + _UDP.size:udp_end],
-    )
+    return Frame(src_mac, dst_mac, vlans, shared_address(src_ip), shared_address(dst_ip), src_port, dst_port,
+                 data[udp_offset + _UDP.size:udp_end])
 
 
 def build_frame(
@@ -142,19 +141,18 @@ def build_frame(
     """
     if len(vlans) > MAX_TAGS:
         raise ValueError(f"at most {MAX_TAGS} VLAN tags, got {len(vlans)}")
-    src_ip_bytes = src_ip.packed
-    dst_ip_bytes = dst_ip.packed
+    source = int(src_ip)
+    destination = int(dst_ip)
     udp_length = _UDP.size + len(payload)
     # Both sums leave the checksum field out (it is zero); 0xffff - residue is its ones' complement.
     # A UDP checksum of 0 means "none", so its all-ones form 0xffff is sent instead (RFC 768).
-    udp_residue = _folded_sum(_pseudo_header_sum(src_ip_bytes, dst_ip_bytes, udp_length)
+    udp_residue = _folded_sum(source + destination + IPPROTO_UDP + udp_length
                               + src_port + dst_port + udp_length + _even_int(payload))
-    udp_header = _UDP.pack(src_port, dst_port, udp_length, 0xFFFF - udp_residue)
     total_length = _IPV4.size + udp_length
-    ip_residue = _folded_sum(0x4500 + total_length + (DEFAULT_TTL << 8 | IPPROTO_UDP)
-                             + int.from_bytes(src_ip_bytes, "big") + int.from_bytes(dst_ip_bytes, "big"))
-    ip_header = _IPV4.pack(0x45, 0, total_length, 0, 0, DEFAULT_TTL, IPPROTO_UDP,
-                           0xFFFF - ip_residue if ip_residue else 0, src_ip_bytes, dst_ip_bytes)
+    ip_residue = _folded_sum(0x4500 + total_length + (DEFAULT_TTL << 8 | IPPROTO_UDP) + source + destination)
+    ip_udp_header = _IPV4_UDP.pack(0x45, 0, total_length, 0, 0, DEFAULT_TTL, IPPROTO_UDP,
+                                   0xFFFF - ip_residue if ip_residue else 0, source, destination,
+                                   src_port, dst_port, udp_length, 0xFFFF - udp_residue)
     if len(vlans) == 2:
         link_header = (_ETHERNET.pack(dst_mac, src_mac, TPID_8021AD) + _TAG.pack(vlans[0], TPID_8021Q)
                        + _TAG.pack(vlans[1], ETHERTYPE_IPV4))
@@ -162,4 +160,4 @@ def build_frame(
         link_header = _ETHERNET.pack(dst_mac, src_mac, TPID_8021Q) + _TAG.pack(vlans[0], ETHERTYPE_IPV4)
     else:
         link_header = _ETHERNET.pack(dst_mac, src_mac, ETHERTYPE_IPV4)
-    return b"".join((link_header, ip_header, udp_header, payload))
+    return b"".join((link_header, ip_udp_header, payload))

@@ -58,5 +58,20 @@ class DhcpMessage:
         return bool(self.flags & BROADCAST_FLAG)
 
 
+_SHARED_ADDRESS_LIMIT = 4096
+_shared_addresses: dict[int, IPv4Address] = {}
+
+
+def shared_address(value: int) -> IPv4Address:
+    """`IPv4Address(value)` from a bounded cache: packets carry the same few addresses over and over (0.0.0.0,
+    relays, the server), and a dictionary read costs a tenth of building an IPv4Address."""
+    address = _shared_addresses.get(value)
+    if address is None:
+        if len(_shared_addresses) >= _SHARED_ADDRESS_LIMIT:
+            _shared_addresses.clear()
+        address = _shared_addresses[value] = IPv4Address(value)
+    return address
+
+
 # Option 53's value bytes -> MessageType: one dictionary read on every packet, instead of an Enum call.
 _TYPE_BY_VALUE: dict[bytes | None, MessageType] = {bytes([kind]): kind for kind in MessageType}
