@@ -20,11 +20,9 @@ Decisions:
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from ipaddress import IPv4Address
 from struct import Struct
 
-from dhcpd.wire.message import DhcpMessage
+from dhcpd.wire.message import DhcpMessage, shared_address
 
 MAGIC_COOKIE = b"\x63\x82\x53\x63"
 FIXED_HEADER_SIZE = 236
@@ -40,17 +38,20 @@ OPTION_OVERLOAD = 52
 OPTION_MESSAGE_TYPE = 53
 OPTION_SERVER_ID = 54
 OPTION_MAX_MESSAGE_SIZE = 57
-LEADING_OPTIONS = (OPTION_MESSAGE_TYPE, OPTION_SERVER_ID)
+_LEADING_PLACEHOLDERS: dict[int, bytes | None] = {OPTION_MESSAGE_TYPE: None, OPTION_SERVER_ID: None}
 # Never dropped to make a reply fit: message type, server id, subnet mask, lease time, relay agent info.
 UNDROPPABLE_OPTIONS = frozenset({53, 54, 1, 51, 82})
 
+CHADDR_OFFSET = 28
 SNAME_OFFSET, SNAME_SIZE = 44, 64
 FILE_OFFSET, FILE_SIZE = 108, 128
 OVERLOAD_FILE, OVERLOAD_SNAME = 1, 2
 
-_HEADER = Struct("!BBBBIHHIIII16s64s128s")
+_HEADER = Struct("!BBBBIHHIIII")    # op to giaddr: chaddr, sname and file are cut out only as far as they are used
 _HEADER_WITH_COOKIE = Struct("!BBBBIHHIIII16s64s128s4s")
-_ZERO_ADDRESS = IPv4Address(0)
+_BYTE = [bytes((value,)) for value in range(256)]
+_END = _BYTE[OPTION_END]
+_PLAIN_OPTION_CODES = frozenset(range(1, 255)) - {OPTION_OVERLOAD}
 
 
 class MalformedPacket(ValueError):
@@ -69,12 +70,9 @@ class MessageTooLarge(ValueError):
     """The options that may not be dropped do not fit in the reply's maximum size."""
 
 
-def _address(value: int) -> IPv4Address:
-    return IPv4Address(value) if value else _ZERO_ADDRESS
-
-
-def _c_string(field: bytes) -> bytes:
-    return field.partition(b"\0")[0]
+def _c_string(payload: bytes, offset: int, size: int) -> bytes:
+    """The NUL-terminated string in payload[offset:offset + size]."""
+    return payload[offset : offset + size].partition(b"\0")[0] if payload[offset] else b""
 
 
 def _parse_options(buf: bytes, start: int, stop: int, options: dict[int, bytes]) -> None:
@@ -106,15 +104,13 @@ def decode(payload: bytes) -> DhcpMessage:
     size = len(payload)
     if size < FIXED_HEADER_SIZE:
         raise MalformedPacket("short", f"{size} bytes, a BOOTP message has at least {FIXED_HEADER_SIZE}")
-    (op, htype, hlen, hops, xid, secs, flags, ciaddr, yiaddr, siaddr, giaddr, chaddr, sname, file) = (
-        _HEADER.unpack_from(payload)
-    )
+    op, htype, hlen, hops, xid, secs, flags, ciaddr, yiaddr, siaddr, giaddr = _HEADER.unpack_from(payload)
     if op != 1 and op != 2:
         raise MalformedPacket("bad-op", f"op {op}")
     if hlen > MAX_HLEN:
         raise MalformedPacket("bad-hlen", f"hlen {hlen}")
-    sname = _c_string(sname) if sname[0] else b""
-    file = _c_string(file) if file[0] else b""
+    sname = _c_string(payload, SNAME_OFFSET, SNAME_SIZE)
+    file = _c_string(payload, FILE_OFFSET, FILE_SIZE)
     options: dict[int, bytes] = {}
     if size > FIXED_HEADER_SIZE:
         if size < OPTIONS_OFFSET:
@@ -138,11 +134,11 @@ def decode(payload: bytes) -> DhcpMessage:
         xid,
         secs,
         flags,
-        _address(ciaddr),
-        _address(yiaddr),
-        _address(siaddr),
-        _address(giaddr),
-        chaddr[:hlen],
+        shared_address(ciaddr),
+        shared_address(yiaddr),
+        shared_address(siaddr),
+        shared_address(giaddr),
+        payload[CHADDR_OFFSET : CHADDR_OFFSET + hlen],
         sname,
         file,
         options,
@@ -196,32 +192,27 @@ def _option_bytes(code: int, value: bytes) -> bytes:
     return b"".join(bytes((code, len(chunk))) + chunk for chunk in chunks)
 
 
-def _options_in_wire_order(options: dict[int, bytes]) -> Iterator[tuple[int, bytes]]:
-    """Option 53 first, then 54, then the rest in the message's order; refuse codes that are not options."""
-    for code in LEADING_OPTIONS:
-        value = options.get(code)
-        if value is not None:
-            yield code, value
-    for code, value in options.items():
-        if code in LEADING_OPTIONS:
-            continue
-        if not 0 < code < 255 or code == OPTION_OVERLOAD:
-            raise ValueError(f"option {code} cannot be encoded as a plain option")
-        yield code, value
-
-
-def _options_that_fit(options: dict[int, bytes], budget: int) -> bytes:
-    """The encoded options, dropped from the end (sparing UNDROPPABLE_OPTIONS) until they fit in `budget`."""
-    encoded = [_option_bytes(code, value) for code, value in _options_in_wire_order(options)]
-    total = sum(map(len, encoded))
-    for index in range(len(encoded) - 1, -1, -1):
+def _options_that_fit(encoded: bytes, budget: int) -> bytes:
+    """The `encoded` options (wire order, no end option), dropped from the end (sparing UNDROPPABLE_OPTIONS) until
+    they fit in `budget`. The instances of one long option follow each other, and are kept or dropped together."""
+    kept: list[bytes] = []
+    i = 0
+    while i < len(encoded):
+        end = i + 2 + encoded[i + 1]
+        if kept and kept[-1][0] == encoded[i]:
+            kept[-1] += encoded[i:end]
+        else:
+            kept.append(encoded[i:end])
+        i = end
+    total = len(encoded)
+    for index in range(len(kept) - 1, -1, -1):
         if total <= budget:
             break
-        if encoded[index][0] not in UNDROPPABLE_OPTIONS:
-            total -= len(encoded.pop(index))
+        if kept[index][0] not in UNDROPPABLE_OPTIONS:
+            total -= len(kept.pop(index))
     if total > budget:
         raise MessageTooLarge(f"options that may not be dropped need {total} bytes, {budget} available")
-    return b"".join(encoded)
+    return b"".join(kept)
 
 
 def encode(message: DhcpMessage, *, max_size: int = MIN_MESSAGE_SIZE) -> bytes:
@@ -230,39 +221,38 @@ def encode(message: DhcpMessage, *, max_size: int = MIN_MESSAGE_SIZE) -> bytes:
     Options that do not fit are dropped from the end, never 53, 54, 1, 51 or 82; if those alone do not
     fit, MessageTooLarge is raised. `sname` and `file` are NUL padded, and cut to 64 and 128 bytes.
     """
-    out = bytearray(
-        _HEADER_WITH_COOKIE.pack(
-            message.op,
-            message.htype,
-            message.hlen,
-            message.hops,
-            message.xid,
-            message.secs,
-            message.flags,
-            int(message.ciaddr),
-            int(message.yiaddr),
-            int(message.siaddr),
-            int(message.giaddr),
-            message.chaddr,
-            message.sname,
-            message.file,
-            MAGIC_COOKIE,
-        )
+    header = _HEADER_WITH_COOKIE.pack(
+        message.op,
+        message.htype,
+        message.hlen,
+        message.hops,
+        message.xid,
+        message.secs,
+        message.flags,
+        int(message.ciaddr),
+        int(message.yiaddr),
+        int(message.siaddr),
+        int(message.giaddr),
+        message.chaddr,
+        message.sname,
+        message.file,
+        MAGIC_COOKIE,
     )
-    for code, value in _options_in_wire_order(message.options):
-        size = len(value)
-        if size <= 255:
-            out.append(code)
-            out.append(size)
-            out += value
-        else:
-            out += _option_bytes(code, value)
-    out.append(OPTION_END)
-    limit = max(max_size, MIN_MESSAGE_SIZE)
-    if len(out) > limit:
-        options = _options_that_fit(message.options, limit - OPTIONS_OFFSET - 1)
-        out[OPTIONS_OFFSET:] = options
-        out.append(OPTION_END)
+    options = message.options
+    if not _PLAIN_OPTION_CODES.issuperset(options):
+        code = next(code for code in options if code not in _PLAIN_OPTION_CODES)
+        raise ValueError(f"option {code} cannot be encoded as a plain option")
+    pieces = [header]
+    # Options 53 and 54 first (placeholders that stay None when absent), then the rest in the message's order.
+    # A short option is three pieces (code, length, value), so that nothing is copied before the one join.
+    for code, value in (_LEADING_PLACEHOLDERS | options).items():
+        if value is not None:
+            pieces += (_BYTE[code], _BYTE[len(value)], value) if len(value) <= 255 else (_option_bytes(code, value),)
+    pieces.append(_END)
+    out = b"".join(pieces)
+    if len(out) > max_size and len(out) > MIN_MESSAGE_SIZE:
+        budget = max(max_size, MIN_MESSAGE_SIZE) - OPTIONS_OFFSET - 1
+        out = b"".join((header, _options_that_fit(out[OPTIONS_OFFSET:-1], budget), _END))
     if len(out) < MIN_BOOTP_SIZE:
         out += bytes(MIN_BOOTP_SIZE - len(out))
-    return bytes(out)
+    return out

@@ -259,6 +259,14 @@ def test_undroppable_options_survive_even_at_the_end():
     assert encoded_option_codes(payload) == [53, 15, 1, 51, 82]
 
 
+def test_a_long_option_is_dropped_whole_and_the_rest_padded_to_bootp_minimum():
+    message = DhcpMessage(op=BOOTREPLY, chaddr=MAC, options={53: b"\x05", 43: b"v" * 400, 82: tlv(1, b"eth0")})
+    payload = encode(message)
+    assert encoded_option_codes(payload) == [53, 82]
+    assert len(payload) == MIN_BOOTP_SIZE
+    assert encode(message, max_size=1000).count(b"v" * 255) == 1
+
+
 def test_max_size_is_never_taken_below_548():
     message = ack(o15=b"d" * 250, o119=b"s" * 250)
     assert encode(message, max_size=300) == encode(message, max_size=MIN_MESSAGE_SIZE)
