@@ -5,6 +5,7 @@ import statistics
 from dataclasses import asdict, dataclass
 
 from bench.run import RunOutcome
+from bench.search import Step
 
 COLUMNS = [
     ("server", "server"), ("links", "links"), ("runs_ok", "runs ok"),
@@ -103,11 +104,17 @@ def markdown(rows: list[Row], ratio_rows: list[dict]) -> str:
 
 
 def as_json(rows: list[Row], ratio_rows: list[dict], outcomes: list[RunOutcome]) -> dict:
-    """Rows, ratios and every load step of every run (counts, not per-packet delays)."""
+    """Rows, ratios and every load step of every run, the half-rate step included (counts, not per-packet
+    delays)."""
     runs = [{"server": o.server, "links": o.links, "error": o.error, "startup_seconds": o.startup_seconds,
-             "steps": [{"rate": s.load.rate, "seconds": s.load.seconds, "discovers_sent": s.load.discover_offer.sent,
-                        "offers": s.load.discover_offer.received, "requests_sent": s.load.request_ack.sent,
-                        "acks": s.load.request_ack.received, "loss": s.load.loss,
-                        "server_cpu_seconds": s.server_cpu_seconds} for s in o.steps]}
+             "steps": [_step_json(s) for s in o.steps],
+             "half_rate": _step_json(o.half_rate) if o.half_rate is not None else None}
             for o in outcomes]
     return {"rows": [asdict(row) for row in rows], "ratios": ratio_rows, "runs": runs}
+
+
+def _step_json(step: Step) -> dict:
+    load = step.load
+    return {"rate": load.rate, "seconds": load.seconds, "discovers_sent": load.discover_offer.sent,
+            "offers": load.discover_offer.received, "requests_sent": load.request_ack.sent,
+            "acks": load.request_ack.received, "loss": load.loss, "server_cpu_seconds": step.server_cpu_seconds}
