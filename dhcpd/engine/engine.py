@@ -15,7 +15,6 @@ from ipaddress import IPv4Address
 
 from dhcpd.config.expressions import PacketView
 from dhcpd.config.model import Config, Host, Pool, Subnet
-from dhcpd.engine.addresses import address_text
 from dhcpd.engine.billing import Billing
 from dhcpd.engine.bootp import bootp_lease_seconds, bootp_ranges
 from dhcpd.engine.classify import Classifier, Membership, packet_view
@@ -27,6 +26,7 @@ from dhcpd.engine.reply import BOOTP_STEPS, FIXED_BOOTP_STEPS, NAK_STEPS, ReplyC
 from dhcpd.engine.reverse_names import ResolveFirst, ReverseNames
 from dhcpd.engine.types import Decision, Destination, DestinationKind, Ingress
 from dhcpd.leases.record import Lease, LeaseState
+from dhcpd.wire.addresses import address_text
 from dhcpd.wire.codec import MalformedPacket, option82_suboptions
 from dhcpd.wire.message import BOOTREQUEST, ZERO, DhcpMessage, MessageType
 

@@ -13,8 +13,8 @@ from typing import Any
 
 from dhcpd.config.expressions import PacketView, evaluate
 from dhcpd.config.model import Host, Scope, Subnet
-from dhcpd.engine.addresses import address_bytes
 from dhcpd.engine.classify import with_conditionals
+from dhcpd.wire.addresses import address_bytes
 from dhcpd.wire.message import BOOTREPLY, ZERO, DhcpMessage, MessageType
 
 OPTION_SUBNET_MASK = 1

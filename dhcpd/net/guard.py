@@ -9,10 +9,10 @@ socket's receive queue empty. Replies to a relay (giaddr:67) or to a client that
 from __future__ import annotations
 
 import socket
-from functools import lru_cache
 from ipaddress import IPv4Address
 
 from dhcpd.net.bpf import DROP_EVERYTHING, attach_filter
+from dhcpd.wire.addresses import address_text
 
 DHCP_SERVER_PORT = 67
 
@@ -34,11 +34,4 @@ def open_guard_socket(port: int = DHCP_SERVER_PORT) -> socket.socket:
 
 def send_udp(sock: socket.socket, payload: bytes, ip: IPv4Address, port: int) -> None:
     """Send `payload` to ip:port; raises OSError (ENETUNREACH, EAGAIN...) for the caller to count."""
-    sock.sendto(payload, (_address_text(int(ip)), port))
-
-
-@lru_cache(maxsize=4096)
-def _address_text(address: int) -> str:
-    """The dotted quad of `address`: replies go to the same few relays, and str() of an IPv4Address costs five
-    times a cache hit."""
-    return str(IPv4Address(address))
+    sock.sendto(payload, (address_text(ip), port))

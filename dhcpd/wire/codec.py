@@ -22,7 +22,8 @@ from __future__ import annotations
 
 from struct import Struct
 
-from dhcpd.wire.message import DhcpMessage, shared_address
+from dhcpd.wire.addresses import shared_address
+from dhcpd.wire.message import DhcpMessage
 
 MAGIC_COOKIE = b"\x63\x82\x53\x63"
 FIXED_HEADER_SIZE = 236

@@ -13,7 +13,7 @@ import struct
 from dataclasses import dataclass
 from ipaddress import IPv4Address
 
-from dhcpd.wire.message import shared_address
+from dhcpd.wire.addresses import shared_address
 
 ETHERTYPE_IPV4 = 0x0800
 TPID_8021Q = 0x8100

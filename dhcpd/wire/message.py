@@ -7,10 +7,8 @@ concatenated per RFC 3396). The codec in `dhcpd.wire.codec` turns bytes into thi
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import IntEnum
-from functools import lru_cache
 from ipaddress import IPv4Address
 
 BOOTREQUEST = 1
@@ -58,11 +56,6 @@ class DhcpMessage:
     @property
     def broadcast(self) -> bool:
         return bool(self.flags & BROADCAST_FLAG)
-
-
-# IPv4Address(value) for an integer `value`, from a bounded cache: packets carry the same few addresses over and
-# over (0.0.0.0, relays, the server), and a cache hit costs a tenth of building an IPv4Address.
-shared_address: Callable[[int], IPv4Address] = lru_cache(maxsize=4096)(IPv4Address)
 
 
 # Option 53's value bytes -> MessageType: one dictionary read on every packet, instead of an Enum call.
