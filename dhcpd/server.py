@@ -90,6 +90,7 @@ class Server:
         self._stopped = asyncio.Event()
         self._tasks: set[asyncio.Task] = set()
         self._to_commit: list[tuple[DhcpMessage, Decision, Ingress]] = []   # this loop turn's decisions
+        self._in_turn = False   # in `_on_readable`, which commits and flushes the log itself when it ends
         self.packet_log = PacketLog(self.settings.log_writer)
 
     # -- lifecycle --------------------------------------------------------------------------------
@@ -192,12 +193,21 @@ class Server:
     # -- packet path ------------------------------------------------------------------------------
 
     def _on_readable(self) -> None:
+        """Handle the frames waiting in the ring, then commit their leases together and send their replies."""
         receive = self.packet_ring.receive
-        for _ in range(FRAMES_PER_WAKEUP):
-            received = receive()
-            if received is None:
-                return
-            self.handle_frame(*received)
+        self._in_turn = True
+        try:
+            for _ in range(FRAMES_PER_WAKEUP):
+                received = receive()
+                if received is None:
+                    break
+                self.handle_frame(*received)
+        finally:
+            try:
+                self._commit_queued()
+                self.packet_log.flush()
+            finally:
+                self._in_turn = False
 
     def handle_frame(self, data: bytes, ifindex: int, pkttype: int) -> None:
         if pkttype in (PACKET_OTHERHOST, PACKET_OUTGOING):
@@ -268,7 +278,7 @@ class Server:
         elif isinstance(decision, ResolveFirst):
             self._in_background(self._resolve_then_carry_out(message, decision, ingress))
         elif decision.persist:
-            if not self._to_commit:
+            if not self._to_commit and not self._in_turn:
                 asyncio.get_running_loop().call_soon(self._commit_queued)
             self._to_commit.append((message, decision, ingress))
         elif decision.reply is not None:
@@ -320,28 +330,47 @@ class Server:
         return refusal
 
     def _commit_queued(self) -> None:
-        """Hand every decision of this loop turn that has leases to commit to one background task: one
-        group-commit call per turn, not one task and one future per ACK."""
-        if self._to_commit:
-            batch, self._to_commit = self._to_commit, []
-            self._in_background(self._commit_then_send(batch))
-
-    async def _commit_then_send(self, batch: list[tuple[DhcpMessage, Decision, Ingress]]) -> None:
-        """Send each reply only once its leases are committed, and never an ACK for an address another server
-        took first: then the index learns the winner, and the client's retry is answered from it."""
-        try:
-            lost = await self.committer.persist([lease for _, decision, _ in batch for lease in decision.persist])
-        except Exception as error:
-            for _, decision, ingress in batch:
-                self.stats.commit_failures += 1
-                self.stats.drop("commit-failed", ingress.ifname)
-                self._write_log(_unanswered(decision.log))
-                log.error("lease not committed, no reply sent for %s: %s", decision.persist[0].ip, error)
+        """Commit the leases of every decision of this loop turn in one transaction, then send the replies:
+        in the loop itself when the store can do that without waiting, else through the commit thread."""
+        if not self._to_commit:
             return
+        batch, self._to_commit = self._to_commit, []
+        leases = [lease for _, decision, _ in batch for lease in decision.persist]
+        try:
+            lost = self.committer.commit_now(leases)
+        except Exception as error:
+            self._not_committed(batch, error)
+            return
+        if lost is None:
+            self._in_background(self._commit_then_send(batch, leases))
+        elif lost:
+            self._in_background(self._send_after_commit(batch, lost))
+        else:
+            for request, decision, ingress in batch:
+                self._send_committed(request, decision, ingress, lost)
+
+    async def _commit_then_send(self, batch: list[tuple[DhcpMessage, Decision, Ingress]], leases: list) -> None:
+        try:
+            lost = await self.committer.persist(leases)
+        except Exception as error:
+            self._not_committed(batch, error)
+            return
+        await self._send_after_commit(batch, lost)
+
+    async def _send_after_commit(self, batch: list[tuple[DhcpMessage, Decision, Ingress]], lost: frozenset) -> None:
+        """Send each reply of a committed batch, but never an ACK for an address another server took first:
+        then the index learns the winner, and the client's retry is answered from it."""
         if lost:
             await self._adopt_winners(lost)
         for request, decision, ingress in batch:
             self._send_committed(request, decision, ingress, lost)
+
+    def _not_committed(self, batch: list[tuple[DhcpMessage, Decision, Ingress]], error: Exception) -> None:
+        for _, decision, ingress in batch:
+            self.stats.commit_failures += 1
+            self.stats.drop("commit-failed", ingress.ifname)
+            self._write_log(_unanswered(decision.log))
+            log.error("lease not committed, no reply sent for %s: %s", decision.persist[0].ip, error)
 
     def _send_committed(self, request: DhcpMessage, decision: Decision, ingress: Ingress, lost: frozenset) -> None:
         if decision.reply is not None and decision.reply.yiaddr in lost:
@@ -363,7 +392,7 @@ class Server:
     def _write_log(self, lines: list[str]) -> None:
         if not lines:
             return
-        if not self.packet_log.pending:
+        if not self.packet_log.pending and not self._in_turn:
             asyncio.get_running_loop().call_soon(self.packet_log.flush)
         self.packet_log.extend(lines)
 

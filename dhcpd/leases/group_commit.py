@@ -6,11 +6,19 @@ everything that arrived during the previous one, so throughput grows with the nu
 Each caller learns which of its addresses were lost to another client (another server sharing the database
 wrote them first). If a transaction fails, every caller in it gets the exception; later batches are tried
 afresh (the store's pool reconnects if the database went away in between).
+
+`commit_now` is the committer's fast path, for a store that can commit without waiting (SQLite): while no
+transaction is queued or running, the event loop commits its turn's leases itself, with no thread hand-off
+(measured in the server at a fixed rate: one wake-up and one event-loop pass fewer per ACK). When the write
+lock is taken, or a thread transaction is under way (whose leases must reach the database first), the caller
+takes the thread path with `persist`. The copying of SQLite's write-ahead log into the database (a checkpoint)
+is then asked of the worker thread every CHECKPOINT_AFTER rows and commits, so that it never stalls the loop.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 from collections.abc import Sequence
 from ipaddress import IPv4Address
@@ -19,11 +27,19 @@ from typing import Protocol
 
 from dhcpd.leases.record import Lease
 
+log = logging.getLogger("dhcpd")
+
 _Waiter = tuple[Sequence[Lease], asyncio.Future]
+_CHECKPOINT = "checkpoint"   # the worker's order to checkpoint, in the queue of batches
+CHECKPOINT_AFTER = 100       # leases plus commits made in the loop between checkpoints: ~1,000 log pages
 
 
 class LeaseClaimer(Protocol):
     def claim(self, leases: Sequence[Lease]) -> set[IPv4Address]: ...
+
+    def claim_unless_locked(self, leases: Sequence[Lease]) -> set[IPv4Address] | None: ...
+
+    def checkpoint(self) -> None: ...
 
 
 class GroupCommitter:
@@ -37,7 +53,9 @@ class GroupCommitter:
         self._committing: list[_Waiter] = []    # callers of the transaction in progress
         self._submit_scheduled = False
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._batches: SimpleQueue[list[Lease] | None] = SimpleQueue()
+        self._batches: SimpleQueue[list[Lease] | str | None] = SimpleQueue()
+        self._written_since_checkpoint = 0
+        self._checkpoint_queued = False
         self._worker: threading.Thread | None = None
         self._drained: asyncio.Future[None] | None = None
         self._stopping = False
@@ -78,6 +96,24 @@ class GroupCommitter:
             self._loop.call_soon(self._submit)
         return await done
 
+    def commit_now(self, leases: Sequence[Lease]) -> frozenset[IPv4Address] | None:
+        """Commit `leases` in the calling thread and return the addresses lost, if that can be done without
+        waiting; else None, having written nothing. Raises what the commit raised."""
+        if self._worker is None or self._stopping:
+            raise RuntimeError("group committer is not running")
+        if self._pending or self._committing or self._submit_scheduled:
+            return None
+        lost = self._store.claim_unless_locked(leases)
+        if lost is None:
+            return None
+        self.transactions += 1
+        self._written_since_checkpoint += 1 + len(leases)
+        if self._written_since_checkpoint >= CHECKPOINT_AFTER and not self._checkpoint_queued:
+            self._written_since_checkpoint = 0
+            self._checkpoint_queued = True
+            self._batches.put(_CHECKPOINT)
+        return frozenset(lost)
+
     def _submit(self) -> None:
         self._submit_scheduled = False
         self._committing, self._pending = self._pending, []
@@ -87,11 +123,21 @@ class GroupCommitter:
     def _commit_batches(self) -> None:
         """The worker thread: claim each batch, and give the outcome (lost addresses or error) to the loop."""
         while (leases := self._batches.get()) is not None:
+            if leases is _CHECKPOINT:
+                self._checkpoint()
+                continue
             try:
                 outcome: set[IPv4Address] | Exception = self._store.claim(leases)
             except Exception as error:  # every waiter learns of the failure; the committer carries on
                 outcome = error
             self._loop.call_soon_threadsafe(self._committed, outcome)
+
+    def _checkpoint(self) -> None:
+        try:
+            self._store.checkpoint()
+        except Exception as error:   # the log keeps growing until a later checkpoint works; nothing is lost
+            log.warning("lease database checkpoint failed: %s", error)
+        self._checkpoint_queued = False
 
     def _committed(self, outcome: set[IPv4Address] | Exception) -> None:
         """On the loop: each caller of the finished transaction gets its lost addresses, or the error."""

@@ -1,7 +1,10 @@
 """Unit tests of GroupCommitter: batching of concurrent callers, per-caller lost addresses, failure
-propagation, draining on stop."""
+propagation, draining on stop, and committing in the caller's thread (`commit_now`) only when nothing needs
+to wait."""
 
 import asyncio
+import os
+import sqlite3
 import threading
 from ipaddress import IPv4Address
 
@@ -35,6 +38,12 @@ class GatedStore:
             raise OSError("disk full")
         self.saved.append(list(leases))
         return {lease.ip for lease in leases} & self.held_by_others
+
+    def claim_unless_locked(self, leases):
+        return None   # as if the write lock were always taken: every batch goes through the thread
+
+    def checkpoint(self):
+        pass
 
 
 async def until(condition) -> None:
@@ -166,3 +175,89 @@ def test_a_cancelled_caller_leaves_the_others_of_its_transaction_served():
     outcomes = asyncio.run(scenario())
     assert outcomes[0] == outcomes[2] == frozenset()
     assert isinstance(outcomes[1], asyncio.CancelledError)
+
+
+@pytest.fixture
+def sqlite_store(tmp_path):
+    store = LeaseStore(f"sqlite:///{tmp_path / 'leases.sqlite'}")
+    store.upgrade()
+    yield store
+    store.close()
+
+
+def test_commit_now_writes_before_it_returns_and_reports_lost_addresses(sqlite_store):
+    taken = Lease(lease(1).ip, LeaseState.ACTIVE, 0.0, 1e10, mac=b"other!")
+    sqlite_store.claim([taken])
+
+    async def scenario():
+        committer = GroupCommitter(sqlite_store)
+        committer.start()
+        mine = [Lease(lease(n).ip, LeaseState.ACTIVE, 0.0, 1e10, mac=b"mine!!") for n in range(3)]
+        lost = committer.commit_now(mine)
+        stored = {l.ip: l.mac for l in sqlite_store.load_all()}   # before the loop ran anything else
+        await committer.stop()
+        return lost, stored, committer.transactions
+
+    lost, stored, transactions = asyncio.run(scenario())
+    assert lost == frozenset({lease(1).ip})
+    assert stored == {lease(0).ip: b"mine!!", lease(1).ip: b"other!", lease(2).ip: b"mine!!"}
+    assert transactions == 1
+
+
+def test_commit_now_declines_without_waiting_while_another_connection_holds_the_write_lock(sqlite_store):
+    locker = sqlite3.connect(sqlite_store.engine.url.database, isolation_level=None)
+    locker.execute("BEGIN IMMEDIATE")
+
+    async def scenario():
+        committer = GroupCommitter(sqlite_store)
+        committer.start()
+        declined = committer.commit_now([lease(0)])
+        waiting = asyncio.create_task(committer.persist([lease(0)]))   # the thread waits for the lock
+        await asyncio.sleep(0.1)
+        assert not waiting.done()
+        locker.execute("COMMIT")
+        await waiting
+        await committer.stop()
+        return declined
+
+    try:
+        assert asyncio.run(scenario()) is None
+    finally:
+        locker.close()
+    assert [l.ip for l in sqlite_store.load_all()] == [lease(0).ip]
+
+
+def test_commit_now_declines_while_a_thread_transaction_is_queued_so_writes_keep_their_order(sqlite_store):
+    async def scenario():
+        committer = GroupCommitter(sqlite_store)
+        committer.start()
+        older = asyncio.create_task(committer.persist([Lease(lease(0).ip, LeaseState.ACTIVE, 0.0, 1e10)]))
+        await asyncio.sleep(0)   # queued for the thread
+        declined = committer.commit_now([Lease(lease(0).ip, LeaseState.RELEASED, 0.0, 1e10)])
+        await older
+        await committer.stop()
+        return declined
+
+    assert asyncio.run(scenario()) is None
+    assert sqlite_store.load_all()[0].state is LeaseState.ACTIVE
+
+
+def test_the_write_ahead_log_stays_small_while_the_loop_commits_one_lease_at_a_time(sqlite_store):
+    wal = f"{sqlite_store.engine.url.database}-wal"
+
+    async def scenario():
+        committer = GroupCommitter(sqlite_store)
+        committer.start()
+        largest = 0
+        for n in range(3000):
+            assert committer.commit_now([Lease(lease(n).ip, LeaseState.ACTIVE, 0.0, 1e10, mac=n.to_bytes(6, "big"),
+                                               subnet="10.0.0.0/8", interface="eth1")]) == frozenset()
+            await asyncio.sleep(0.0002)   # as between packets: the worker thread copies the log meanwhile
+            largest = max(largest, os.path.getsize(wal))
+        await committer.stop()
+        return largest
+
+    largest = asyncio.run(scenario())
+    # Each one-lease commit appends about ten 4 KiB pages: without checkpoints the log would pass 100 MiB.
+    assert largest < 16 << 20, largest
+    assert len(sqlite_store.load_all()) == 3000

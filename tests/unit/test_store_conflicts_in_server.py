@@ -5,6 +5,7 @@ changes without overwriting this server's newer offers."""
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import time
 from ipaddress import IPv4Address, IPv4Interface
 
@@ -38,7 +39,9 @@ def elsewhere(address: IPv4Address, state: LeaseState = LeaseState.ACTIVE) -> Le
     return Lease(address, state, now, now + 600, mac=MAC_ELSEWHERE)
 
 
-def test_a_lease_lost_to_another_server_is_neither_sent_nor_logged_and_the_index_learns_the_winner(store, tmp_path):
+@pytest.mark.parametrize("write_lock_held", [False, True], ids=["commit-in-loop", "commit-thread"])
+def test_a_lease_lost_to_another_server_is_neither_sent_nor_logged_and_the_index_learns_the_winner(
+        store, tmp_path, write_lock_held):
     logged: list[str] = []
     server = Server(Settings(str(tmp_path / "dhcpd.conf"), str(store.engine.url), log_writer=logged.extend),
                     parse_text(CONFIG), store)
@@ -52,8 +55,15 @@ def test_a_lease_lost_to_another_server_is_neither_sent_nor_logged_and_the_index
     async def commit():
         server.committer = GroupCommitter(store)
         server.committer.start()
-        await server._commit_then_send([(message, decision, LINK)])  # no transmitter: sending would raise
+        locker = sqlite3.connect(store.engine.url.database, isolation_level=None)
+        if write_lock_held:  # the loop cannot commit at once: the commit thread waits for the lock
+            locker.execute("BEGIN IMMEDIATE")
+            asyncio.get_running_loop().call_later(0.2, locker.execute, "COMMIT")
+        server._to_commit.append((message, decision, LINK))
+        server._commit_queued()
+        await server.drain()   # no transmitter: sending would raise
         await server.committer.stop()
+        locker.close()
         server.packet_log.flush()
 
     asyncio.run(commit())

@@ -1,4 +1,5 @@
-"""Crash test: a lease reported persisted by GroupCommitter is in the database after a SIGKILL.
+"""Crash test: a lease reported committed by GroupCommitter (in the caller's thread or the worker's) is in the
+database after a SIGKILL.
 
 The test runs this file as a script in a child process that persists leases and prints each address once
 `persist()` has returned, kills the child mid-way, and looks for every printed address in the database.
@@ -33,7 +34,13 @@ async def persist_forever(url: str, durability: str) -> None:
     async def caller(first: int) -> None:
         for n in range(first, 1 << 24, CONCURRENT_CALLERS):
             address = IPv4Address(0x0A000000 + n)
-            await committer.persist([Lease(address, LeaseState.ACTIVE, 0.0, 3600.0, mac=n.to_bytes(6, "big"))])
+            leases = [Lease(address, LeaseState.ACTIVE, 0.0, 3600.0, mac=n.to_bytes(6, "big"))]
+            # As the server does: in this thread when nothing waits for the worker, else through it (and some
+            # callers always through it, so that both ways are under way when the kill comes).
+            if n % 7 == 0 or committer.commit_now(leases) is None:
+                await committer.persist(leases)
+            else:
+                await asyncio.sleep(0)
             print(address, flush=True)
 
     await asyncio.gather(*(caller(first) for first in range(CONCURRENT_CALLERS)))
