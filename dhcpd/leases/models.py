@@ -16,7 +16,7 @@ from __future__ import annotations
 from ipaddress import IPv4Address
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Double, Integer, LargeBinary, MetaData, SmallInteger, String
+from sqlalchemy import JSON, BigInteger, Double, Index, Integer, LargeBinary, MetaData, SmallInteger, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from dhcpd.leases.record import Lease, LeaseState
@@ -39,21 +39,27 @@ class LeaseRow(Base):
 
     # The primary key is what keeps one address from being held by two clients, also across servers.
     ip: Mapped[int] = mapped_column(IPV4_INT, primary_key=True, autoincrement=False)
-    state: Mapped[str] = mapped_column(String(16), index=True)
+    state: Mapped[str] = mapped_column(String(16))
     starts: Mapped[float] = mapped_column(Double)
-    expires: Mapped[float] = mapped_column(Double, index=True)
+    expires: Mapped[float] = mapped_column(Double)
     mac: Mapped[bytes | None] = mapped_column(LargeBinary(16), index=True)
     client_id: Mapped[bytes | None] = mapped_column(LargeBinary(255), index=True)
-    hostname: Mapped[str | None] = mapped_column(String(255), index=True)
-    subnet: Mapped[str | None] = mapped_column(String(18), index=True)
-    interface: Mapped[str | None] = mapped_column(String(64), index=True)
+    hostname: Mapped[str | None] = mapped_column(String(255))
+    subnet: Mapped[str | None] = mapped_column(String(18))
+    interface: Mapped[str | None] = mapped_column(String(64))
     ifindex: Mapped[int | None] = mapped_column(Integer)
     vlan: Mapped[int | None] = mapped_column(SmallInteger)
     inner_vlan: Mapped[int | None] = mapped_column(SmallInteger)
     relay: Mapped[str | None] = mapped_column(String(15))
     circuit_id: Mapped[bytes | None] = mapped_column(LargeBinary(255))
     remote_id: Mapped[bytes | None] = mapped_column(LargeBinary(255))
-    updated_at: Mapped[float] = mapped_column(Double, index=True)   # changed rows, for other servers
+    updated_at: Mapped[float] = mapped_column(Double)   # changed rows, for other servers
+
+    # Every index is written with the lease, before its ACK leaves. SQLite (one server, which keeps all its
+    # leases in memory) indexes only the client identity; a shared PostgreSQL also serves the API's other
+    # filters and the other servers' "what changed since" (migration 0003 says what was measured).
+    __table_args__ = tuple(Index(f"ix_leases_{column}", column).ddl_if(dialect="postgresql")
+                           for column in ("state", "expires", "hostname", "subnet", "interface", "updated_at"))
 
 
 class ReservationRow(Base):

@@ -59,7 +59,11 @@ class LeaseFilter:
             LEASES.c.interface: self.interface, LEASES.c.vlan: self.vlan, LEASES.c.subnet: self.subnet,
             LEASES.c.state: None if self.state is None else self.state.value,
         }
-        return [column == value for column, value in given.items() if value is not None]
+        conditions = [column == value for column, value in given.items() if value is not None]
+        if self.subnet is not None:  # its address range, so that the walk uses the primary key, not a table scan
+            network = IPv4Network(self.subnet)
+            conditions.append(LEASES.c.ip.between(int(network.network_address), int(network.broadcast_address)))
+        return conditions
 
 
 class LeaseStore:
@@ -227,12 +231,16 @@ class LeaseStore:
         The cursor is the last address of the previous page and the walk follows the primary key, so no page
         repeats a lease, and a lease that exists for the whole walk is on exactly one page.
         """
+        with self.engine.connect() as connection:
+            return [lease_from_tuple(row) for row in connection.execute(self.page_statement(after_ip, limit, filters))]
+
+    @staticmethod
+    def page_statement(after_ip: IPv4Address | None, limit: int, filters: LeaseFilter):
+        """The SELECT behind `page`."""
         conditions = filters.conditions()
         if after_ip is not None:
             conditions.append(LEASES.c.ip > int(after_ip))
-        statement = select(*LEASE_COLUMNS).where(*conditions).order_by(LEASES.c.ip).limit(limit)
-        with self.engine.connect() as connection:
-            return [lease_from_tuple(row) for row in connection.execute(statement)]
+        return select(*LEASE_COLUMNS).where(*conditions).order_by(LEASES.c.ip).limit(limit)
 
     def bulk_insert(self, leases: Iterable[Lease]) -> int:
         """Insert many leases whose addresses are not stored yet (an import), in one transaction, through the
