@@ -45,8 +45,6 @@ class Classifier:
         self.spawned: dict[tuple[str, bytes], Scope] = {}
 
     def classify(self, packet: PacketView) -> tuple[Membership, ...]:
-        if not self.classes:
-            return ()
         found = (self._membership(client_class, packet) for client_class in self.classes)
         return tuple(membership for membership in found if membership is not None)
 

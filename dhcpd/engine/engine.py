@@ -20,7 +20,8 @@ from dhcpd.engine.bootp import bootp_lease_seconds, bootp_ranges
 from dhcpd.engine.classify import Classifier, Membership, packet_view
 from dhcpd.engine.hosts import HostIndex
 from dhcpd.engine.lease_index import LeaseIndex
-from dhcpd.engine.network import Segment, SubnetMap, find_segment, server_address
+from dhcpd.engine.network import (OPTION_SUBNET_SELECTION, SUBOPTION_LINK_SELECTION, Segment, SubnetMap, find_segment,
+                                  server_address)
 from dhcpd.engine.probe import ProbeFirst, ping_timeout
 from dhcpd.engine.reply import BOOTP_STEPS, FIXED_BOOTP_STEPS, NAK_STEPS, ReplyContext, ScopeStack, build_reply
 from dhcpd.engine.reverse_names import ResolveFirst, ReverseNames
@@ -49,6 +50,7 @@ BROADCAST = IPv4Address("255.255.255.255")
 CLIENT_PORT = 68
 ANSWER_VERBS = {MessageType.OFFER: "DHCPOFFER on", MessageType.ACK: "DHCPACK on", None: "BOOTREPLY on"}
 SERVER_PORT = 67
+PLACEMENT_LIMIT = 65536        # remembered (subnet selection, relay, link) combinations; a client can choose the first two
 
 
 def format_mac(mac: bytes) -> str:
@@ -56,14 +58,16 @@ def format_mac(mac: bytes) -> str:
 
 
 class Request:
-    """One request with what every handler needs: client identity, segment, our address, log prefix."""
+    """One request with what every handler needs: client identity, segment, our address, log prefix.
+
+    `memberships` stays empty unless the configuration has classes; the PacketView that expressions see is made
+    on first use (classes, `if` blocks, option expressions), not for every request."""
 
     __slots__ = ("message", "ingress", "segment", "server_ip", "client_id", "mac", "agent", "hosts", "via",
-                 "packet", "memberships", "who", "scope_stacks")
+                 "_packet", "memberships", "who", "scope_stacks")
 
-    def __init__(self, message: DhcpMessage, ingress: Ingress, segment: Segment, server_ip: IPv4Address,
-                 agent: dict[int, bytes], hosts: list[Host], packet: PacketView,
-                 memberships: tuple[Membership, ...]) -> None:
+    def __init__(self, message: DhcpMessage, ingress: Ingress, segment: Segment, server_ip: IPv4Address, via: str,
+                 agent: dict[int, bytes], hosts: list[Host]) -> None:
         self.message = message
         self.ingress = ingress
         self.segment = segment
@@ -72,13 +76,19 @@ class Request:
         self.mac = message.chaddr
         self.agent = agent
         self.hosts = hosts
-        self.via = address_text(message.giaddr) if message.giaddr != ZERO else ingress.ifname
-        self.packet = packet
-        self.memberships = memberships
+        self.via = via
+        self._packet: PacketView | None = None
+        self.memberships: tuple[Membership, ...] = ()
         name = message.options.get(OPTION_HOST_NAME)
         # `02:42:.. (hostname)` as isc-dhcpd logs a client
         self.who = f"{self.mac.hex(':')} ({name.decode(errors='replace')})" if name else self.mac.hex(":")
         self.scope_stacks: dict[tuple[int, int], ScopeStack] = {}
+
+    @property
+    def packet(self) -> PacketView:
+        if self._packet is None:
+            self._packet = packet_view(self.message, self.agent, known=bool(self.hosts))
+        return self._packet
 
     @property
     def bootp(self) -> bool:
@@ -127,7 +137,8 @@ class Engine:
         self.hosts = HostIndex([*config.hosts, *self.reservations])
         self.classifier = Classifier(config.classes)
         self._static_stacks: dict[tuple, ScopeStack] = {}
-        self._server_ips: dict[tuple, IPv4Address | None] = {}  # (subnet, link addresses) -> our address
+        # (options 118 and 82.5, giaddr, link addresses, link name) -> (segment, our address, `via` of log lines)
+        self._placements: dict[tuple, tuple[Segment, IPv4Address | None, str]] = {}
         self._open_pools: dict[int, bool] = {}   # pools without permit lists that take unknown clients
         self.leases = LeaseIndex([pool for subnet in config.subnets for pool in subnet.pools], leases,
                                  self.cursor_offset)
@@ -156,23 +167,38 @@ class Engine:
             agent = option82_suboptions(message.options[OPTION_RELAY_AGENT]) if OPTION_RELAY_AGENT in message.options else {}
         except MalformedPacket:
             return Decision(drop_reason="bad-relay-agent-option")
-        segment = find_segment(message, ingress, agent, self.subnets)
-        if segment is None:
+        placement = self._place(message, ingress, agent)
+        if placement is None:
             name = f"DHCP{kind.name}" if kind is not None else "BOOTREQUEST"
             via = str(message.giaddr) if message.giaddr != ZERO else ingress.ifname
             return Decision(drop_reason="unknown-network",
                             log=[f"{name} from {format_mac(message.chaddr)} via {via}: unknown network segment"])
-        where = (id(segment.subnets[0]), ingress.addresses)
-        server_ip = self._server_ips.get(where)
-        if server_ip is None:
-            server_ip = self._server_ips[where] = server_address(segment, ingress)
+        segment, server_ip, via = placement
         if server_ip is None:
             return Decision(drop_reason="no-server-address")
         hosts = self.hosts.matching(message.options.get(OPTION_CLIENT_ID), message.chaddr,
-                                    agent.get(SUBOPTION_CIRCUIT_ID))
-        packet = packet_view(message, agent, known=bool(hosts))
-        request = Request(message, ingress, segment, server_ip, agent, hosts, packet, self.classifier.classify(packet))
+                                    agent.get(SUBOPTION_CIRCUIT_ID)) if self.hosts.declared else []
+        request = Request(message, ingress, segment, server_ip, via, agent, hosts)
+        if self.classifier.classes:
+            request.memberships = self.classifier.classify(request.packet)
         return handler(self, request, now)
+
+    def _place(self, message: DhcpMessage, ingress: Ingress,
+               agent: dict[int, bytes]) -> tuple[Segment, IPv4Address | None, str] | None:
+        """The request's segment (None: not one we serve), our address on it, and how log lines name where it
+        came from (the relay's address or the link); remembered until the configuration changes."""
+        key = (message.options.get(OPTION_SUBNET_SELECTION), agent.get(SUBOPTION_LINK_SELECTION), message.giaddr,
+               ingress.addresses, ingress.ifname)
+        placement = self._placements.get(key)
+        if placement is None:
+            segment = find_segment(message, ingress, agent, self.subnets)
+            if segment is None:
+                return None
+            if len(self._placements) >= PLACEMENT_LIMIT:
+                self._placements.clear()
+            via = address_text(message.giaddr) if segment.relayed else ingress.ifname
+            placement = self._placements[key] = (segment, server_address(segment, ingress), via)
+        return placement
 
     # -- DISCOVER ---------------------------------------------------------------------------------
 

@@ -42,8 +42,6 @@ class HostIndex:
     def matching(self, client_id: bytes | None, mac: bytes, circuit_id: bytes | None = None) -> list[Host]:
         """Hosts declared for this client: client-identifier matches first, then MAC, then circuit id."""
         found: list[Host] = []
-        if not self.declared:
-            return found
         if client_id is not None:
             found.extend(self._by_client_id.get(client_id, ()))
         found.extend(h for h in self._by_mac.get(mac, ()) if h.client_id is None or h.client_id == client_id)
