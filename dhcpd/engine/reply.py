@@ -1,6 +1,10 @@
 """Building a reply, one small step per concern (message type and server id, lease times, configured
 options, boot parameters, host name, relay agent echo). Adding an option behaviour is adding a step.
 A BOOTREPLY (BOOTP_STEPS) is a DHCP reply without message type, server identifier and lease times.
+
+The steps of a kind of reply are in two groups: `shared` steps see only the scope stack and a few request
+fields (message type, server address, lease time, subnet, option 55), so their outcome is made once per stack
+and such fields and copied into each reply; `own` steps (header, host name, relay agent echo) run per reply.
 """
 
 from __future__ import annotations
@@ -32,7 +36,7 @@ PROTOCOL_OPTIONS = frozenset({0, 50, 51, 52, 53, 54, 55, 57, 58, 59, 61, 82, 255
 
 
 _TYPE_BYTES = {kind: bytes([kind]) for kind in MessageType}   # bytes([IntEnum]) goes through __index__: 4x slower
-MEMO_LIMIT = 256       # entries per memo that a request field chooses
+MEMO_LIMIT = 256       # entries per memo that request fields choose
 _SECONDS = struct.Struct("!I")
 _UNKNOWN = object()   # not looked up yet
 _UNSET = object()     # looked up: no scope sets it
@@ -58,10 +62,10 @@ class ScopeStack:
         self.depends_on_packet = any(s.conditionals or s.option_expressions for s in scopes)
         self._options: dict[int, bytes] | None = None
         self._params: dict[str, Any] = {}   # found values (or _UNSET), so each lookup walks the scopes once
-        # Reply pieces that depend only on this stack and a request field (option 55, the lease time): a stack
-        # without `if` blocks is shared by every request that gets it, so these are built once, not per reply.
-        self._configured: dict[tuple[bytes | None, int], dict[int, bytes]] = {}
-        self._timers: dict[int, tuple[bytes, bytes, bytes]] = {}
+        # What the shared steps of a reply made, by (steps, message type, server address, lease time, option 55,
+        # subnet): a stack without `if` blocks is shared by every request that gets it, so this is built once,
+        # not per reply.
+        self._shared: dict[tuple, DhcpMessage] = {}
 
     def param(self, name: str, default: Any = None) -> Any:
         value = self._params.get(name, _UNKNOWN)
@@ -86,33 +90,33 @@ class ScopeStack:
 
     def configured(self, order: bytes | None, subnet: Subnet | None) -> dict[int, bytes]:
         """The configured options with codes in `order` (option 55's value; None: all) in that order, preceded
-        by the subnet mask (the subnet's own when none is configured); never a protocol option. Memoised per
-        (order, subnet); the caller must not change the result."""
-        key = (order, id(subnet))
-        found = self._configured.get(key)
-        if found is None:
-            if len(self._configured) >= MEMO_LIMIT:  # option 55 is the client's choice: bound what it can make us keep
-                self._configured.clear()
-            available = self.options()
-            if OPTION_SUBNET_MASK not in available and subnet is not None:
-                available[OPTION_SUBNET_MASK] = subnet.network.netmask.packed
-            codes = list(available) if order is None else [OPTION_SUBNET_MASK, *order]
-            found = {code: available[code] for code in codes if code not in PROTOCOL_OPTIONS and code in available}
-            self._configured[key] = found
-        return found
+        by the subnet mask (the subnet's own when none is configured); never a protocol option."""
+        available = self.options()
+        if OPTION_SUBNET_MASK not in available and subnet is not None:
+            available[OPTION_SUBNET_MASK] = subnet.network.netmask.packed
+        codes = list(available) if order is None else [OPTION_SUBNET_MASK, *order]
+        return {code: available[code] for code in codes if code not in PROTOCOL_OPTIONS and code in available}
 
     def timers(self, lease: int) -> tuple[bytes, bytes, bytes]:
         """Options 51, 58 and 59 for a lease of `lease` seconds: T1 and T2 as configured, else 1/2 and 7/8 of it,
-        never longer than the lease. Memoised per lease time."""
-        found = self._timers.get(lease)
+        never longer than the lease."""
+        configured = self.options()
+        renewal = _seconds(configured.get(OPTION_RENEWAL_TIME), lease // 2)
+        rebinding = _seconds(configured.get(OPTION_REBINDING_TIME), lease * 7 // 8)
+        return _SECONDS.pack(lease), _SECONDS.pack(min(renewal, lease)), _SECONDS.pack(min(rebinding, lease))
+
+    def shared_part(self, ctx: ReplyContext, steps: ReplySteps) -> DhcpMessage:
+        """The reply as `steps.shared` make it for `ctx`, remembered per the fields they read; the caller must
+        not change it."""
+        key = (steps, ctx.message_type, ctx.server_ip, ctx.lease_time,
+               ctx.request.options.get(OPTION_PARAMETER_REQUEST_LIST), id(ctx.subnet))
+        found = self._shared.get(key)
         if found is None:
-            if len(self._timers) >= MEMO_LIMIT:
-                self._timers.clear()
-            configured = self.options()
-            renewal = _seconds(configured.get(OPTION_RENEWAL_TIME), lease // 2)
-            rebinding = _seconds(configured.get(OPTION_REBINDING_TIME), lease * 7 // 8)
-            found = self._timers[lease] = (_SECONDS.pack(lease), _SECONDS.pack(min(renewal, lease)),
-                                           _SECONDS.pack(min(rebinding, lease)))
+            if len(self._shared) >= MEMO_LIMIT:  # option 55 and 51 are the client's choice: bound what it makes us keep
+                self._shared.clear()
+            found = self._shared[key] = DhcpMessage()
+            for step in steps.shared:
+                step(ctx, found)
         return found
 
 
@@ -130,6 +134,18 @@ class ReplyContext:
 
 
 Step = Callable[[ReplyContext, DhcpMessage], None]
+
+
+class ReplySteps:
+    """The steps of one kind of reply: `shared` ones may read only the scope stack and the context's message type,
+    server address, lease time, subnet and the request's option 55, and set only options, siaddr, sname and file;
+    `own` ones run for every reply, after the shared part is copied in."""
+
+    __slots__ = ("shared", "own")
+
+    def __init__(self, shared: tuple[Step, ...], own: tuple[Step, ...]) -> None:
+        self.shared = shared
+        self.own = own
 
 
 def header(ctx: ReplyContext, reply: DhcpMessage) -> None:
@@ -200,17 +216,16 @@ def relay_agent_echo(ctx: ReplyContext, reply: DhcpMessage) -> None:
         reply.options[OPTION_RELAY_AGENT] = agent
 
 
-LEASE_STEPS: tuple[Step, ...] = (
-    header, message_type_and_server_id, lease_times, configured_options, boot_parameters, host_name,
-    relay_agent_echo,
-)
-NAK_STEPS: tuple[Step, ...] = (header, message_type_and_server_id, relay_agent_echo)
-BOOTP_STEPS: tuple[Step, ...] = (header, configured_options, boot_parameters, host_name, relay_agent_echo)
-FIXED_BOOTP_STEPS: tuple[Step, ...] = (header, every_configured_option, boot_parameters, host_name, relay_agent_echo)
+LEASE_STEPS = ReplySteps((message_type_and_server_id, lease_times, configured_options, boot_parameters),
+                         (header, host_name, relay_agent_echo))
+NAK_STEPS = ReplySteps((message_type_and_server_id,), (header, relay_agent_echo))
+BOOTP_STEPS = ReplySteps((configured_options, boot_parameters), (header, host_name, relay_agent_echo))
+FIXED_BOOTP_STEPS = ReplySteps((every_configured_option, boot_parameters), (header, host_name, relay_agent_echo))
 
 
-def build_reply(ctx: ReplyContext, steps: tuple[Step, ...] = LEASE_STEPS) -> DhcpMessage:
-    reply = DhcpMessage()
-    for step in steps:
+def build_reply(ctx: ReplyContext, steps: ReplySteps = LEASE_STEPS) -> DhcpMessage:
+    shared = ctx.scopes.shared_part(ctx, steps)
+    reply = DhcpMessage(siaddr=shared.siaddr, sname=shared.sname, file=shared.file, options=dict(shared.options))
+    for step in steps.own:
         step(ctx, reply)
     return reply
