@@ -15,6 +15,7 @@ from collections.abc import Iterable, Iterator
 from sqlalchemy import Connection, Engine, select
 from sqlalchemy.exc import IntegrityError
 
+from dhcpd.leases.database import SQLITE_CACHE_KIB, SQLITE_IMPORT_CACHE_KIB
 from dhcpd.leases.models import LEASE_COLUMNS, LEASES
 from dhcpd.leases.record import Lease
 
@@ -37,23 +38,33 @@ def insert_new_leases(engine: Engine, leases: Iterable[Lease], updated_at: float
     and writes nothing.
     """
     rows = lease_rows(leases, updated_at)
+    sqlite = engine.dialect.name == "sqlite"
     with engine.begin() as connection:
-        driver_connection = connection.connection.driver_connection
-        if engine.dialect.name == "sqlite" and not driver_connection.in_transaction:
-            # pysqlite opens a transaction only before DML; the index DDL must be inside it too
-            connection.exec_driver_sql("BEGIN")
-        empty = connection.execute(select(LEASES.c.ip).limit(1)).first() is None
-        if empty:
-            for index in LEASES.indexes:
-                index.drop(connection)
-        insert = _copy_rows if engine.dialect.name == "postgresql" else _insert_rows
+        if sqlite:  # building the indexes of a million rows wants them in memory, on this connection only
+            connection.exec_driver_sql(f"PRAGMA cache_size=-{SQLITE_IMPORT_CACHE_KIB}")
         try:
-            count = insert(connection, rows)
-        except engine.dialect.dbapi.IntegrityError as error:
-            raise IntegrityError(f"bulk insert into {LEASES.name}", None, error) from error
-        if empty:
-            for index in LEASES.indexes:
-                index.create(connection)
+            return _insert_new(connection, rows, sqlite)
+        finally:
+            if sqlite:
+                connection.exec_driver_sql(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
+
+
+def _insert_new(connection: Connection, rows: Iterator[tuple], sqlite: bool) -> int:
+    if sqlite and not connection.connection.driver_connection.in_transaction:
+        # pysqlite opens a transaction only before DML; the index DDL must be inside it too
+        connection.exec_driver_sql("BEGIN")
+    empty = connection.execute(select(LEASES.c.ip).limit(1)).first() is None
+    if empty:
+        for index in LEASES.indexes:
+            index.drop(connection)
+    insert = _insert_rows if sqlite else _copy_rows
+    try:
+        count = insert(connection, rows)
+    except connection.dialect.dbapi.IntegrityError as error:
+        raise IntegrityError(f"bulk insert into {LEASES.name}", None, error) from error
+    if empty:
+        for index in LEASES.indexes:
+            index.create(connection)
     return count
 
 

@@ -86,6 +86,7 @@ class LeaseStore:
         self._unwaiting = None   # the driver connection of `claim_unless_locked`, opened on first use
         self._checkpoint_to_finish = False   # see `checkpoint`
         self._delete_one = delete(LEASES).where(LEASES.c.ip == bindparam("delete_ip"))
+        self._load_sql = str(select(*LEASE_COLUMNS).compile(dialect=self.engine.dialect))
 
     def _upsert_statements(self):
         """The unconditional upsert, and the claiming one that writes only where `takeable`."""
@@ -115,9 +116,16 @@ class LeaseStore:
         collector_was_enabled = gc.isenabled()
         gc.disable()
         try:
+            # Row by row from the driver's cursor: a list of every row first would hold a million tuples
+            # beside the leases, and the memory they leave behind stays with the process (measured at 100,000
+            # leases: 70 MiB more resident, against 44).
             with self.engine.connect() as connection:
-                rows = connection.execute(select(*LEASE_COLUMNS)).all()
-            return [lease_from_tuple(row) for row in rows]
+                cursor = connection.connection.driver_connection.cursor()
+                try:
+                    cursor.execute(self._load_sql)
+                    return [lease_from_tuple(row) for row in cursor]
+                finally:
+                    cursor.close()
         finally:
             if collector_was_enabled:
                 gc.enable()
