@@ -21,7 +21,7 @@ from api.service import DEFAULT_API, ApiListenError, open_listener, serve_api
 from dhcpd.config.errors import ConfigError
 from dhcpd.config.model import Config
 from dhcpd.config.parser import load
-from dhcpd.leases.database import DURABILITY_LEVELS
+from dhcpd.leases.database import DURABILITY_LEVELS, SchemaUpgradeFailed, upgrade_schema_in_child
 from dhcpd.leases.importing import import_lease_file
 from dhcpd.leases.iscfile import ParseError, write_leases
 from dhcpd.leases.store import DEFAULT_DB_URL, LeaseStore
@@ -173,8 +173,12 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     for note in config.notes:
         log.info("%s: accepted, has no effect here: %s", args.config_file, note)
+    try:
+        upgrade_schema_in_child(args.db_url)
+    except SchemaUpgradeFailed as error:
+        log.error("%s", error)
+        return 1
     store = LeaseStore(args.db_url, args.durability)
-    store.upgrade()
     if args.lease_file:
         try:
             import_lease_file(store, args.lease_file)

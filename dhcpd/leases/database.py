@@ -5,15 +5,21 @@ SQLite connections are made durable and concurrent here: WAL journal (readers do
 failing with "database is locked"), and a small page cache (a bulk import raises its own).
 The Alembic environment is configured in code (no alembic.ini on disk); its scripts are the `migrations/`
 folder at the root of the source tree, found from this file's path (the package is installed editable).
+Alembic is imported only where a migration runs: the server upgrades its database in a short-lived child
+process (`upgrade_schema_in_child`), so Alembic's modules (11 MiB resident) never load into the server.
 """
 
 from __future__ import annotations
 
+import os
+import traceback
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, make_url
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 DEFAULT_DB_URL = "sqlite:////var/lib/pydhcpd/leases.sqlite"
 MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
@@ -68,6 +74,8 @@ def create_db_engine(url: str, durability: str = "power-loss") -> Engine:
 
 def alembic_config(url: str) -> Config:
     """An Alembic configuration for `url` built in memory, pointing at the `migrations/` scripts."""
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
@@ -76,6 +84,8 @@ def alembic_config(url: str) -> Config:
 
 def upgrade_engine(engine: Engine) -> None:
     """Run `alembic upgrade head` on the database behind `engine`."""
+    from alembic import command
+
     config = alembic_config(engine.url.render_as_string(hide_password=False))
     with engine.begin() as connection:
         config.attributes["connection"] = connection
@@ -89,3 +99,26 @@ def upgrade_schema(url: str) -> None:
         upgrade_engine(engine)
     finally:
         engine.dispose()
+
+
+class SchemaUpgradeFailed(Exception):
+    """The child process that upgrades the lease database's schema failed (it printed why)."""
+
+
+def upgrade_schema_in_child(url: str) -> None:
+    """`upgrade_schema(url)` in a forked child process; raises SchemaUpgradeFailed if it fails. Call it before
+    this process opens the database or starts a thread."""
+    child = os.fork()
+    if child == 0:
+        status = 1
+        try:
+            upgrade_schema(url)
+            status = 0
+        except BaseException:
+            traceback.print_exc()
+        finally:
+            os._exit(status)
+    _, wait_status = os.waitpid(child, 0)
+    code = os.waitstatus_to_exitcode(wait_status)
+    if code != 0:
+        raise SchemaUpgradeFailed(f"upgrading the lease database schema failed (exit status {code})")
