@@ -17,7 +17,10 @@ from dhcpd.leases.record import LeaseState
 
 def limited(memberships: Iterable[Membership]) -> Membership | None:
     """The class a new lease of this client would be billed to."""
-    return next((m for m in memberships if m.client_class.lease_limit is not None), None)
+    for membership in memberships:  # a loop, not next() over a generator: most clients have no class at all
+        if membership.client_class.lease_limit is not None:
+            return membership
+    return None
 
 
 class Billing:

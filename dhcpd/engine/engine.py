@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from ipaddress import IPv4Address
 
 from dhcpd.config.expressions import PacketView
-from dhcpd.config.model import Config, Host, Pool, Subnet
+from dhcpd.config.model import Config, Host, Pool, Scope, Subnet
 from dhcpd.engine.billing import Billing
 from dhcpd.engine.bootp import bootp_lease_seconds, bootp_ranges
 from dhcpd.engine.classify import Classifier, Membership, packet_view
@@ -27,7 +27,7 @@ from dhcpd.engine.reply import BOOTP_STEPS, FIXED_BOOTP_STEPS, NAK_STEPS, ReplyC
 from dhcpd.engine.reverse_names import ResolveFirst, ReverseNames
 from dhcpd.engine.types import Decision, Destination, DestinationKind, Ingress
 from dhcpd.leases.record import Lease, LeaseState
-from dhcpd.wire.addresses import address_text
+from dhcpd.wire.addresses import address_text, shared_address
 from dhcpd.wire.codec import MalformedPacket, option82_suboptions
 from dhcpd.wire.message import BOOTREQUEST, ZERO, DhcpMessage, MessageType
 
@@ -140,6 +140,7 @@ class Engine:
         # (options 118 and 82.5, giaddr, link addresses, link name) -> (segment, our address, `via` of log lines)
         self._placements: dict[tuple, tuple[Segment, IPv4Address | None, str]] = {}
         self._open_pools: dict[int, bool] = {}   # pools without permit lists that take unknown clients
+        self._pool_subnets = {id(pool): subnet for subnet in config.subnets for pool in subnet.pools}
         self.leases = LeaseIndex([pool for subnet in config.subnets for pool in subnet.pools], leases,
                                  self.cursor_offset)
 
@@ -207,7 +208,7 @@ class Engine:
         fixed = self.hosts.fixed_address(request.hosts, request.segment.subnets)
         if fixed is not None:
             host, address = fixed
-            return self._answer(request, MessageType.OFFER, address, self._subnet_of(address), host, log, now)
+            return self._answer_fixed(request, MessageType.OFFER, host, address, log, now)
         address = self._choose_address(request, now)
         if address is None:
             network = request.segment.subnets[0].network
@@ -215,14 +216,15 @@ class Engine:
             return Decision(drop_reason="no-free-leases", log=log)
         current = self.leases.get(address)
         new_to_client = current is None or not request.owns(current)
+        scope, subnet = self._placed(address)
         if current is None or current.state is not LeaseState.ACTIVE or current.expires <= now:
-            self.leases.put(self._lease_for(request, address, LeaseState.OFFERED, now, self.offer_hold))
-        scope, host = self._pool_scope(address), self._known_host(request)
+            self.leases.put(self._lease_for(request, address, subnet, LeaseState.OFFERED, now, self.offer_hold))
+        host = self._known_host(request)
         scopes = self._scopes(request, scope, host)
         if new_to_client and scopes.param("ping-check", False):
             timeout = ping_timeout(scopes.param("ping-timeout"), scopes.param("ping-timeout-ms"))
             return ProbeFirst(log=log, address=address, timeout=timeout)
-        return self._answer(request, MessageType.OFFER, address, scope, host, log, now)
+        return self._answer(request, MessageType.OFFER, address, scopes, subnet, host, log, now)
 
     def probe_result(self, message: DhcpMessage, ingress: Ingress, address: IPv4Address, answered: bool,
                      now: float) -> Decision:
@@ -250,7 +252,7 @@ class Engine:
             return None
         wanted = request.message.options.get(OPTION_REQUESTED_ADDRESS)
         if wanted is not None and len(wanted) == 4:
-            address = IPv4Address(wanted)
+            address = shared_address(int.from_bytes(wanted, "big"))
             if self._allowed(request, address) and self.leases.is_free(address, now):
                 return address
         for subnet in request.segment.subnets:
@@ -267,9 +269,9 @@ class Engine:
         state = self.leases.pool_of(address)
         if state is None or not self._permitted(state.pool, request):
             return False
-        if not any(address in subnet.network for subnet in request.segment.subnets):
+        if self._pool_subnets[id(state.pool)] not in request.segment.subnets:
             return False
-        return not self.hosts.reserved_for_other(address, request.hosts)
+        return not self.hosts.reserved or not self.hosts.reserved_for_other(address, request.hosts)
 
     def _available(self, request: Request, value: int, now: float) -> bool:
         if not self.leases.is_free(value, now):
@@ -305,9 +307,10 @@ class Engine:
         message = request.message
         chosen_server = message.options.get(OPTION_SERVER_ID)
         wanted = message.options.get(OPTION_REQUESTED_ADDRESS)
-        requested = IPv4Address(wanted) if wanted is not None and len(wanted) == 4 else None
+        requested = shared_address(int.from_bytes(wanted, "big")) if wanted is not None and len(wanted) == 4 else None
         address = requested or (message.ciaddr if message.ciaddr != ZERO else None)
-        server_id = IPv4Address(chosen_server) if chosen_server is not None and len(chosen_server) == 4 else None
+        server_id = (shared_address(int.from_bytes(chosen_server, "big"))
+                     if chosen_server is not None and len(chosen_server) == 4 else None)
         shown = f"DHCPREQUEST for {address_text(address) if address is not None else None}" + (
             f" ({address_text(server_id)})" if server_id is not None else "")
         log = [f"{shown} from {request.who} via {request.via}"]
@@ -317,21 +320,23 @@ class Engine:
             self._drop_offers(request)
             log[0] += ": lease owned by another server"
             return Decision(drop_reason="other-server", log=log)
-        if not any(address in subnet.network for subnet in request.segment.subnets):
+        scope, subnet = self._placed(address)
+        if subnet not in request.segment.subnets:
             return self._nak(request, address, log, "wrong network")
         fixed = self.hosts.fixed_address(request.hosts, request.segment.subnets)
         if fixed is not None:
             host, fixed_address = fixed
             if fixed_address != address:
                 return self._nak(request, address, log, "not the host's fixed address")
-            return self._answer(request, MessageType.ACK, address, self._subnet_of(address), host, log, now)
+            return self._answer_fixed(request, MessageType.ACK, host, address, log, now)
         lease = self.leases.get(address)
         if lease is not None and request.owns(lease):
             if lease.state in (LeaseState.DECLINED, LeaseState.ABANDONED):
                 return self._nak(request, address, log, "address was declined")
             if not self._allowed(request, address):
                 return self._nak(request, address, log, "address not available to this client")
-        elif not self.leases.is_free(address, now) or self.hosts.reserved_for_other(address, request.hosts):
+        elif not self.leases.is_free(address, now) or (self.hosts.reserved
+                                                       and self.hosts.reserved_for_other(address, request.hosts)):
             return self._nak(request, address, log, "address leased to another client")
         elif chosen_server is None:
             log[0] += f": unknown lease {address}."
@@ -343,16 +348,17 @@ class Engine:
         if full is not None:
             log[0] += f": lease limit of class {full.client_class.name} reached"
             return Decision(drop_reason="lease-limit", log=log)
-        scope, host = self._pool_scope(address), self._known_host(request)
-        seconds = self._lease_time(request, scope, host)
-        decision = self._answer(request, MessageType.ACK, address, scope, host, log, now, seconds)
+        host = self._known_host(request)
+        scopes = self._scopes(request, scope, host)
+        seconds = self._lease_time(request, scopes)
+        decision = self._answer(request, MessageType.ACK, address, scopes, subnet, host, log, now, seconds)
         if isinstance(decision, ResolveFirst):
             return decision
-        acked = self._lease_for(request, address, LeaseState.ACTIVE, now, seconds)
+        acked = self._lease_for(request, address, subnet, LeaseState.ACTIVE, now, seconds)
         self.leases.put(acked)
         self.billing.bill(request.memberships, address)
         decision.persist.append(acked)
-        if self._scopes(request, scope, host).param("one-lease-per-client", False):
+        if scopes.param("one-lease-per-client", False):
             decision.persist += self._release_others(request, address, now)
         return decision
 
@@ -408,17 +414,17 @@ class Engine:
         if address is None:
             log[0] += ": BOOTP from dynamic client and no dynamic leases"
             return Decision(drop_reason="no-dynamic-bootp-leases", log=log)
-        scope, host = self._pool_scope(address), self._known_host(request)
+        (scope, subnet), host = self._placed(address), self._known_host(request)
         scopes = self._scopes(request, scope, host)
         if not scopes.param("bootp", True):
             return self._bootp_disallowed(log)
         current = self.leases.get(address)
         if current is None or not request.owns(current):  # held while a get-lease-hostnames lookup runs
-            self.leases.put(self._lease_for(request, address, LeaseState.OFFERED, now, self.offer_hold))
-        decision = self._answer(request, None, address, scope, host, log, now)
+            self.leases.put(self._lease_for(request, address, subnet, LeaseState.OFFERED, now, self.offer_hold))
+        decision = self._answer(request, None, address, scopes, subnet, host, log, now)
         if isinstance(decision, ResolveFirst):
             return decision
-        leased = self._lease_for(request, address, LeaseState.ACTIVE, now, bootp_lease_seconds(scopes))
+        leased = self._lease_for(request, address, subnet, LeaseState.ACTIVE, now, bootp_lease_seconds(scopes))
         self.leases.put(leased)
         decision.persist.append(leased)
         return decision
@@ -497,11 +503,17 @@ class Engine:
 
     # -- shared -----------------------------------------------------------------------------------
 
-    def _answer(self, request: Request, kind: MessageType | None, address: IPv4Address, scope, host: Host | None,
-                log: list[str], now: float, lease_time: int | None = None) -> Decision:
+    def _answer_fixed(self, request: Request, kind: MessageType, host: Host, address: IPv4Address, log: list[str],
+                      now: float) -> Decision:
+        """The OFFER or ACK giving `host` its fixed address."""
+        subnet = self._subnet_of(address)
+        return self._answer(request, kind, address, self._scopes(request, subnet, host), subnet, host, log, now)
+
+    def _answer(self, request: Request, kind: MessageType | None, address: IPv4Address, scopes: ScopeStack,
+                subnet: Subnet | None, host: Host | None, log: list[str], now: float,
+                lease_time: int | None = None) -> Decision:
         """The OFFER, ACK or (kind None) BOOTREPLY giving `address` (for `lease_time` seconds, by default as
         configured), or `ResolveFirst` while get-lease-hostnames waits for the address's name."""
-        scopes = self._scopes(request, scope, host)
         lease_hostname = None
         if scopes.param("get-lease-hostnames", False) and not self._configured_host_name(scopes, host):
             answer = self.reverse_names.get(address, now)
@@ -510,9 +522,8 @@ class Engine:
             if answer.name is None:
                 log.insert(0, f"No hostname for {address}")
             lease_hostname = answer.name
-        subnet = self._subnet_of(address)
         if kind is not None and lease_time is None:
-            lease_time = self._lease_time(request, scope, host)
+            lease_time = self._lease_time(request, scopes)
         ctx = ReplyContext(request.message, kind, request.server_ip, scopes, subnet, address, lease_time, host,
                            lease_hostname)
         reply = build_reply(ctx) if kind is not None else build_reply(ctx, BOOTP_STEPS)
@@ -541,8 +552,8 @@ class Engine:
             request.scope_stacks[key] = stack
         return stack
 
-    def _lease_time(self, request: Request, scope, host: Host | None = None) -> int:
-        scopes = self._scopes(request, scope, host)
+    @staticmethod
+    def _lease_time(request: Request, scopes: ScopeStack) -> int:
         default = scopes.param("default-lease-time", DEFAULT_LEASE_TIME)
         maximum = scopes.param("max-lease-time", max(MAX_LEASE_TIME, default))
         minimum = scopes.param("min-lease-time", 0)
@@ -551,24 +562,29 @@ class Engine:
             return default
         return max(minimum, min(int.from_bytes(asked, "big"), maximum))
 
-    def _lease_for(self, request: Request, address: IPv4Address, state: LeaseState, now: float, seconds: float) -> Lease:
+    @staticmethod
+    def _lease_for(request: Request, address: IPv4Address, subnet: Subnet | None, state: LeaseState, now: float,
+                   seconds: float) -> Lease:
         name = request.message.options.get(OPTION_HOST_NAME)
-        subnet = self._subnet_of(address)
         return Lease(
             ip=address, state=state, starts=now, expires=now + seconds, mac=request.mac,
             client_id=request.client_id, hostname=name.decode(errors="replace") if name else None,
             subnet=subnet.id if subnet is not None else None, interface=request.ingress.ifname,
             ifindex=request.ingress.ifindex, vlan=request.ingress.vlan, inner_vlan=request.ingress.inner_vlan,
-            relay=request.message.giaddr if request.message.giaddr != ZERO else None,
+            relay=request.message.giaddr if request.segment.relayed else None,
             circuit_id=request.agent.get(SUBOPTION_CIRCUIT_ID), remote_id=request.agent.get(SUBOPTION_REMOTE_ID),
         )
 
     def _subnet_of(self, address: IPv4Address) -> Subnet | None:
         return self.subnets.subnet_for(address)
 
-    def _pool_scope(self, address: IPv4Address):
+    def _placed(self, address: IPv4Address) -> tuple[Scope | None, Subnet | None]:
+        """The innermost scope of an address (its pool, else its subnet) and its subnet."""
         state = self.leases.pool_of(address)
-        return state.pool if state is not None else self._subnet_of(address)
+        if state is None:
+            subnet = self._subnet_of(address)
+            return subnet, subnet
+        return state.pool, self._pool_subnets[id(state.pool)]
 
     def _known_host(self, request: Request) -> Host | None:
         return request.hosts[0] if request.hosts else None
