@@ -1,4 +1,5 @@
-"""Command line of the benchmark: `python -m bench [--servers ...] [--links ...] [--reps N] [--quick] [--json OUT]`.
+"""Command line of the benchmark: `python -m bench [--servers ...] [--links ...] [--leases N] [--reps N] [--quick]
+[--json OUT]`.
 
 For each link count it builds one topology, runs every server on it REPS times (a fresh start each time),
 prints the table and the ratios of ours to the others, and deletes the namespaces, also on Ctrl-C or SIGTERM.
@@ -11,6 +12,7 @@ import sys
 
 from bench import report
 from bench.netns import Topology
+from bench.preload import preloaded_leases
 from bench.run import LoadPlan, RunOutcome, run_once
 from bench.servers import SERVER_KINDS
 
@@ -32,16 +34,19 @@ def parse_arguments(argv: list[str]) -> argparse.Namespace:
                         help=f"comma-separated, from {','.join(SERVER_KINDS)} (default: all)")
     parser.add_argument("--links", type=lambda text: [int(item) for item in _comma_list(text)], default=[1],
                         help="comma-separated link counts, e.g. 1,1000,4000 (default: 1)")
+    parser.add_argument("--leases", type=int, default=0,
+                        help="active leases every server holds when it starts, spread over the links after the first"
+                             " (default 0)")
     parser.add_argument("--reps", type=int, default=3, help="fresh starts per server and link count (default 3)")
     parser.add_argument("--quick", action="store_true",
-                        help="smoke size: 1 link, 1 rep, steps of 200 exchanges (at most 3)")
+                        help="smoke size: 1 rep, steps of 200 exchanges (at most 3)")
     parser.add_argument("--json", metavar="OUT", help="also write rows, ratios and every step as JSON")
     arguments = parser.parse_args(argv)
     unknown = [name for name in arguments.servers if name not in SERVER_KINDS]
     if unknown:
         parser.error(f"unknown server(s): {', '.join(unknown)}")
     if arguments.quick:
-        arguments.links, arguments.reps = [1], 1
+        arguments.reps = 1
     return arguments
 
 
@@ -58,10 +63,15 @@ def main(argv: list[str]) -> int:
     for link_count in arguments.links:
         print(f"building {link_count} link(s)", file=sys.stderr, flush=True)
         with Topology(link_count) as topology:
+            try:
+                leases = preloaded_leases(topology.links, arguments.leases)
+            except ValueError as error:
+                print(f"links={link_count}: {error}", file=sys.stderr)
+                return 2
             for name in arguments.servers:
                 server_outcomes = []
                 for repetition in range(arguments.reps):
-                    outcome = run_once(SERVER_KINDS[name](), topology, plan)
+                    outcome = run_once(SERVER_KINDS[name](), topology, plan, leases)
                     server_outcomes.append(outcome)
                     best = outcome.best.load.rate if outcome.best else None
                     print(f"{name} links={link_count} rep={repetition + 1}: "

@@ -8,7 +8,7 @@ from bench.run import RunOutcome
 from bench.search import Step
 
 COLUMNS = [
-    ("server", "server"), ("links", "links"), ("runs_ok", "runs ok"),
+    ("server", "server"), ("links", "links"), ("leases", "leases held"), ("runs_ok", "runs ok"),
     ("offered_per_second", "offered/s"), ("dora_per_second", "DORA/s done"),
     ("offer_p50_ms", "OFFER p50 ms"), ("offer_p99_ms", "OFFER p99 ms"),
     ("ack_p50_ms", "ACK p50 ms"), ("ack_p99_ms", "ACK p99 ms"),
@@ -25,6 +25,7 @@ class Row:
 
     server: str
     links: int
+    leases: int
     runs_ok: str
     offered_per_second: float | None = None
     dora_per_second: float | None = None
@@ -51,7 +52,7 @@ def summarize(outcomes: list[RunOutcome]) -> Row:
     """The row for the repetitions of one server at one link count."""
     started = [outcome for outcome in outcomes if outcome.error is None]
     loaded = [outcome.best for outcome in started if outcome.best is not None]
-    row = Row(outcomes[0].server, outcomes[0].links, f"{len(started)}/{len(outcomes)}")
+    row = Row(outcomes[0].server, outcomes[0].links, outcomes[0].leases, f"{len(started)}/{len(outcomes)}")
     errors = sorted({outcome.error for outcome in outcomes if outcome.error})
     row.note = "; ".join(errors) or ("" if loaded else "no rate with loss < 1%")
     row.offered_per_second = _median(step.load.rate for step in loaded)
@@ -106,7 +107,7 @@ def markdown(rows: list[Row], ratio_rows: list[dict]) -> str:
 def as_json(rows: list[Row], ratio_rows: list[dict], outcomes: list[RunOutcome]) -> dict:
     """Rows, ratios and every load step of every run, the half-rate step included (counts, not per-packet
     delays)."""
-    runs = [{"server": o.server, "links": o.links, "error": o.error, "startup_seconds": o.startup_seconds,
+    runs = [{"server": o.server, "links": o.links, "leases": o.leases, "error": o.error, "startup_seconds": o.startup_seconds,
              "steps": [_step_json(s) for s in o.steps],
              "half_rate": _step_json(o.half_rate) if o.half_rate is not None else None}
             for o in outcomes]

@@ -14,6 +14,7 @@ from typing import Callable
 
 from bench import perfdhcp, procstat
 from bench.netns import Link, Topology
+from bench.preload import PreloadedLease
 from bench.search import Step, search_rate
 from bench.servers import PROJECT_ROOT, Server
 
@@ -22,6 +23,7 @@ SERVER_CPU = 1
 STOP_GRACE_SECONDS = 40
 STARTUP_BASE_SECONDS = 15
 STARTUP_SECONDS_PER_LINK = 0.03
+STARTUP_SECONDS_PER_LEASE = 0.00002
 SETTLE_WINDOW_SECONDS = 0.25
 SETTLE_LIMIT_SECONDS = 15
 IDLE_CPU_SHARE = 0.05
@@ -44,6 +46,7 @@ class RunOutcome:
 
     server: str
     links: int
+    leases: int = 0                    # held from the start (--leases)
     error: str | None = None
     startup_seconds: float | None = None
     best: Step | None = None
@@ -98,14 +101,16 @@ def time_first_offer(topology: Topology, launch: Callable[[], subprocess.Popen],
         stop_process(probe)
 
 
-def run_once(server: Server, topology: Topology, plan: LoadPlan) -> RunOutcome:
-    """Start `server` on every link of `topology`, measure it under `plan`, stop it; never leaves it running."""
-    outcome = RunOutcome(server.name, len(topology.links))
+def run_once(server: Server, topology: Topology, plan: LoadPlan, leases: list[PreloadedLease] = ()) -> RunOutcome:
+    """Start `server` on every link of `topology` holding `leases`, measure it under `plan`, stop it; never
+    leaves it running."""
+    outcome = RunOutcome(server.name, len(topology.links), len(leases))
     with tempfile.TemporaryDirectory(prefix="bch-") as workdir_name:
         workdir = Path(workdir_name)
-        server.write_config(workdir, topology.links)
+        server.write_config(workdir, topology.links, leases)
         log_path = workdir / "server.log"
-        timeout = STARTUP_BASE_SECONDS + STARTUP_SECONDS_PER_LINK * len(topology.links)
+        timeout = (STARTUP_BASE_SECONDS + STARTUP_SECONDS_PER_LINK * len(topology.links)
+                   + STARTUP_SECONDS_PER_LEASE * len(leases))
         process = None
         with open(log_path, "w") as log:
             def launch() -> subprocess.Popen:

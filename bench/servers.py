@@ -1,17 +1,20 @@
 """The DHCP servers under test: one small class per kind, each writing its configuration for the links of a
 topology into a work directory and giving the command line that starts it in the foreground.
 
-Every server gets the same description: one subnet and pool per link, lease time 3600 s, leases kept on disk.
+Every server gets the same description: one subnet and pool per link, lease time 3600 s, leases kept on disk,
+and the same leases already held (`--leases`; bench/preload.py writes each server's lease file).
 Address-in-use probes (ICMP ping before an offer) are off where a server has them (isc-dhcpd, dnsmasq), so
 every server is measured on the same DHCP path.
 """
 
 import json
 import sys
+from ipaddress import IPv4Address
 from abc import ABC, abstractmethod
 from pathlib import Path
 
 from bench.netns import Link
+from bench.preload import (PreloadedLease, write_dnsmasq_leases, write_isc_leases, write_kea_memfile)
 
 LEASE_SECONDS = 3600
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -23,8 +26,8 @@ class Server(ABC):
     name = ""
 
     @abstractmethod
-    def write_config(self, workdir: Path, links: list[Link]) -> None:
-        """Write this server's configuration (and empty lease files) for `links` into `workdir`."""
+    def write_config(self, workdir: Path, links: list[Link], leases: list[PreloadedLease] = ()) -> None:
+        """Write this server's configuration for `links` and its lease file holding `leases` into `workdir`."""
 
     @abstractmethod
     def argv(self, workdir: Path, links: list[Link]) -> list[str]:
@@ -40,7 +43,8 @@ class Kea(Server):
 
     name = "kea"
 
-    def write_config(self, workdir: Path, links: list[Link]) -> None:
+    def write_config(self, workdir: Path, links: list[Link], leases: list[PreloadedLease] = ()) -> None:
+        write_kea_memfile(workdir / "kea-leases4.csv", leases)
         subnets = [{"id": index + 1, "subnet": str(link.network),
                     "pools": [{"pool": f"{link.pool_first} - {link.pool_last}"}]}
                    for index, link in enumerate(links)]
@@ -75,9 +79,9 @@ class IscDhcpd(Server):
 
     name = "isc"
 
-    def write_config(self, workdir: Path, links: list[Link]) -> None:
+    def write_config(self, workdir: Path, links: list[Link], leases: list[PreloadedLease] = ()) -> None:
         write_dhcpd_conf(workdir / "dhcpd.conf", links)
-        (workdir / "dhcpd.leases").touch()
+        write_isc_leases(workdir / "dhcpd.leases", leases)
 
     def argv(self, workdir: Path, links: list[Link]) -> list[str]:
         return ["dhcpd", "-4", "-f", "-d", "-cf", str(workdir / "dhcpd.conf"), "-lf",
@@ -90,6 +94,12 @@ class Ours(IscDhcpd):
 
     name = "ours"
     flags: tuple[str, ...] = ()
+
+    def write_config(self, workdir: Path, links: list[Link], leases: list[PreloadedLease] = ()) -> None:
+        """The configuration, an empty lease file to import, and the leases in its database already."""
+        write_dhcpd_conf(workdir / "dhcpd.conf", links)
+        write_isc_leases(workdir / "dhcpd.leases", [])
+        store_preloaded(f"sqlite:///{workdir / 'leases.sqlite'}", leases, links)
 
     def argv(self, workdir: Path, links: list[Link]) -> list[str]:
         return [sys.executable, "-m", "dhcpd", "-f", "-d", "-cf", str(workdir / "dhcpd.conf"), "-lf",
@@ -113,7 +123,8 @@ class Dnsmasq(Server):
 
     name = "dnsmasq"
 
-    def write_config(self, workdir: Path, links: list[Link]) -> None:
+    def write_config(self, workdir: Path, links: list[Link], leases: list[PreloadedLease] = ()) -> None:
+        write_dnsmasq_leases(workdir / "dnsmasq.leases", leases)
         pool_size = sum(link.network.num_addresses for link in links)
         lines = ["port=0", "bind-interfaces", "dhcp-authoritative", "no-ping", "user=root",
                  f"dhcp-leasefile={workdir / 'dnsmasq.leases'}", f"dhcp-lease-max={pool_size}"]
@@ -124,6 +135,24 @@ class Dnsmasq(Server):
 
     def argv(self, workdir: Path, links: list[Link]) -> list[str]:
         return ["dnsmasq", "-d", "-C", str(workdir / "dnsmasq.conf")]
+
+
+def store_preloaded(url: str, leases: list[PreloadedLease], links: list[Link]) -> None:
+    """This project's lease database at `url`, created with `leases` in it (as the server records a lease: with
+    its subnet and link), through its own store."""
+    from dhcpd.leases.record import Lease, LeaseState
+    from dhcpd.leases.store import LeaseStore
+
+    store = LeaseStore(url)
+    try:
+        store.upgrade()
+        store.bulk_insert(Lease(IPv4Address(lease.address), LeaseState.ACTIVE, lease.starts, lease.ends,
+                                mac=lease.mac, client_id=lease.client_id, hostname=lease.hostname,
+                                subnet=str(links[lease.link_index].network),
+                                interface=links[lease.link_index].server_device)
+                          for lease in leases)
+    finally:
+        store.close()
 
 
 SERVER_KINDS: dict[str, type[Server]] = {

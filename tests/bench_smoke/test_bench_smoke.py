@@ -1,5 +1,6 @@
-"""Smoke test of the benchmark harness: `python -m bench --quick --servers isc,ours` runs end to end in its own
-namespaces and prints, for each server, a table row with a completed DORA rate above zero."""
+"""Smoke test of the benchmark harness: `python -m bench --quick` runs every server end to end in its own
+namespaces, each holding the same preloaded leases in its own lease file format, and prints for each a table row
+with a completed DORA rate above zero."""
 
 import subprocess
 import sys
@@ -22,9 +23,13 @@ def completed_rate_of(table: str, server: str) -> float:
     return 0.0 if value == "-" else float(value)
 
 
-def test_quick_bench_measures_isc_dhcpd_and_ours():
-    finished = subprocess.run([sys.executable, "-m", "bench", "--quick", "--servers", "isc,ours"],
-                              cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=240)
+SERVERS = ("ours", "ours-crash", "kea", "isc", "dnsmasq")
+
+
+def test_quick_bench_measures_every_server_holding_preloaded_leases():
+    finished = subprocess.run([sys.executable, "-m", "bench", "--quick", "--servers", ",".join(SERVERS),
+                               "--links", "3", "--leases", "300"],
+                              cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=400)
     assert finished.returncode == 0, finished.stderr
-    assert completed_rate_of(finished.stdout, "isc") > 0, finished.stdout
-    assert completed_rate_of(finished.stdout, "ours") > 0, finished.stdout
+    for server in SERVERS:
+        assert completed_rate_of(finished.stdout, server) > 0, finished.stdout
