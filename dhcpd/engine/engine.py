@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from ipaddress import IPv4Address
+from operator import attrgetter
 
 from dhcpd.config.expressions import PacketView
 from dhcpd.config.model import Config, Host, Pool, Scope, Subnet
@@ -245,7 +246,7 @@ class Engine:
 
     def _choose_address(self, request: Request, now: float) -> IPv4Address | None:
         """The client's own lease on this segment, else the address it asked for, else a free one."""
-        for lease in sorted(self.leases.client_leases(request.client_id, request.mac), key=lambda l: -l.expires):
+        for lease in self._latest_first(request):
             if lease.state not in (LeaseState.DECLINED, LeaseState.ABANDONED) and self._allowed(request, lease.ip):
                 return lease.ip
         if self.billing.full(request.memberships, self.leases, now) is not None:
@@ -263,6 +264,13 @@ class Engine:
                 if found is not None:
                     return found
         return None
+
+    def _latest_first(self, request: Request) -> list[Lease]:
+        """The client's leases, the one that ends last first (a stable sort: ties keep the index's order)."""
+        own = self.leases.client_leases(request.client_id, request.mac)
+        if len(own) > 1:  # most clients have one lease or none: no sort, no key function
+            own.sort(key=attrgetter("expires"), reverse=True)
+        return own
 
     def _allowed(self, request: Request, address: IPv4Address) -> bool:
         """In a permitted pool of the request's segment and not reserved for another host."""
@@ -436,7 +444,7 @@ class Engine:
 
     def _choose_bootp_address(self, request: Request, now: float) -> IPv4Address | None:
         """The client's own lease in a BOOTP range of its segment, else a free address of one."""
-        for lease in sorted(self.leases.client_leases(request.client_id, request.mac), key=lambda l: -l.expires):
+        for lease in self._latest_first(request):
             if (lease.state not in (LeaseState.DECLINED, LeaseState.ABANDONED) and self._allowed(request, lease.ip)
                     and self._in_bootp_range(lease.ip)):
                 return lease.ip
@@ -566,14 +574,13 @@ class Engine:
     def _lease_for(request: Request, address: IPv4Address, subnet: Subnet | None, state: LeaseState, now: float,
                    seconds: float) -> Lease:
         name = request.message.options.get(OPTION_HOST_NAME)
-        return Lease(
-            ip=address, state=state, starts=now, expires=now + seconds, mac=request.mac,
-            client_id=request.client_id, hostname=name.decode(errors="replace") if name else None,
-            subnet=subnet.id if subnet is not None else None, interface=request.ingress.ifname,
-            ifindex=request.ingress.ifindex, vlan=request.ingress.vlan, inner_vlan=request.ingress.inner_vlan,
-            relay=request.message.giaddr if request.segment.relayed else None,
-            circuit_id=request.agent.get(SUBOPTION_CIRCUIT_ID), remote_id=request.agent.get(SUBOPTION_REMOTE_ID),
-        )
+        ingress, agent = request.ingress, request.agent
+        # positional, in Lease's field order: a dataclass made with keywords costs three times as much
+        return Lease(address, state, now, now + seconds, request.mac, request.client_id,
+                     name.decode(errors="replace") if name else None, subnet.id if subnet is not None else None,
+                     ingress.ifname, ingress.ifindex, ingress.vlan, ingress.inner_vlan,
+                     request.message.giaddr if request.segment.relayed else None,
+                     agent.get(SUBOPTION_CIRCUIT_ID), agent.get(SUBOPTION_REMOTE_ID))
 
     def _subnet_of(self, address: IPv4Address) -> Subnet | None:
         return self.subnets.subnet_for(address)

@@ -4,7 +4,8 @@ A BOOTREPLY (BOOTP_STEPS) is a DHCP reply without message type, server identifie
 
 The steps of a kind of reply are in two groups: `shared` steps see only the scope stack and a few request
 fields (message type, server address, lease time, subnet, option 55), so their outcome is made once per stack
-and such fields and copied into each reply; `own` steps (header, host name, relay agent echo) run per reply.
+and such fields; each reply is made from it and the request's header fields, then the `own` steps (host name,
+relay agent echo) run per reply.
 """
 
 from __future__ import annotations
@@ -139,23 +140,13 @@ Step = Callable[[ReplyContext, DhcpMessage], None]
 class ReplySteps:
     """The steps of one kind of reply: `shared` ones may read only the scope stack and the context's message type,
     server address, lease time, subnet and the request's option 55, and set only options, siaddr, sname and file;
-    `own` ones run for every reply, after the shared part is copied in."""
+    `own` ones run for every reply, once it has the shared part and its header."""
 
     __slots__ = ("shared", "own")
 
     def __init__(self, shared: tuple[Step, ...], own: tuple[Step, ...]) -> None:
         self.shared = shared
         self.own = own
-
-
-def header(ctx: ReplyContext, reply: DhcpMessage) -> None:
-    request = ctx.request
-    reply.op = BOOTREPLY
-    reply.htype, reply.hlen, reply.xid = request.htype, request.hlen, request.xid
-    reply.flags, reply.giaddr, reply.chaddr = request.flags, request.giaddr, request.chaddr
-    reply.yiaddr = ctx.yiaddr
-    if ctx.message_type is MessageType.ACK or ctx.message_type is None:
-        reply.ciaddr = request.ciaddr
 
 
 def message_type_and_server_id(ctx: ReplyContext, reply: DhcpMessage) -> None:
@@ -217,15 +208,21 @@ def relay_agent_echo(ctx: ReplyContext, reply: DhcpMessage) -> None:
 
 
 LEASE_STEPS = ReplySteps((message_type_and_server_id, lease_times, configured_options, boot_parameters),
-                         (header, host_name, relay_agent_echo))
-NAK_STEPS = ReplySteps((message_type_and_server_id,), (header, relay_agent_echo))
-BOOTP_STEPS = ReplySteps((configured_options, boot_parameters), (header, host_name, relay_agent_echo))
-FIXED_BOOTP_STEPS = ReplySteps((every_configured_option, boot_parameters), (header, host_name, relay_agent_echo))
+                         (host_name, relay_agent_echo))
+NAK_STEPS = ReplySteps((message_type_and_server_id,), (relay_agent_echo,))
+BOOTP_STEPS = ReplySteps((configured_options, boot_parameters), (host_name, relay_agent_echo))
+FIXED_BOOTP_STEPS = ReplySteps((every_configured_option, boot_parameters), (host_name, relay_agent_echo))
 
 
 def build_reply(ctx: ReplyContext, steps: ReplySteps = LEASE_STEPS) -> DhcpMessage:
+    """The reply: the request's htype, hlen, xid, flags, giaddr and chaddr, ctx.yiaddr, the request's ciaddr in
+    an ACK or BOOTREPLY, then what the steps make."""
+    request, kind = ctx.request, ctx.message_type
     shared = ctx.scopes.shared_part(ctx, steps)
-    reply = DhcpMessage(siaddr=shared.siaddr, sname=shared.sname, file=shared.file, options=dict(shared.options))
+    ciaddr = request.ciaddr if kind is MessageType.ACK or kind is None else ZERO
+    # positional: a dataclass made with keywords costs twice as much, and this is made for every reply
+    reply = DhcpMessage(BOOTREPLY, request.htype, request.hlen, 0, request.xid, 0, request.flags, ciaddr, ctx.yiaddr,
+                        shared.siaddr, request.giaddr, request.chaddr, shared.sname, shared.file, dict(shared.options))
     for step in steps.own:
         step(ctx, reply)
     return reply
