@@ -41,7 +41,7 @@ from dhcpd.net.transmit import Transmitter
 from dhcpd.net.trunk import TrunkSockets
 from dhcpd.notify import notify
 from dhcpd.ratelimit import Rate, RequestLimits
-from dhcpd.gc_pause import settle_for_serving
+from dhcpd.gc_pause import settle_for_serving, settle_while_serving
 from dhcpd.packetlog import PacketLog, Writer, stderr_writer
 from dhcpd.stats import MESSAGE_NAMES, Stats
 from dhcpd.wire.codec import MalformedPacket, MessageTooLarge, decode, encode, reply_size_limit
@@ -118,7 +118,7 @@ class Server:
         loop.add_signal_handler(signal.SIGHUP, self.reload)
         for stop_signal in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(stop_signal, self._stopped.set)
-        background = [loop.create_task(self._reclaim_forever())]
+        background = [loop.create_task(self._reclaim_forever()), loop.create_task(settle_while_serving())]
         if self.store.shared:  # other servers may write the same database: follow their changes
             self.follower = ChangeFollower(self.store, lambda: self.engine.leases)
             background.append(loop.create_task(self.follower.run()))
