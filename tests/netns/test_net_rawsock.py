@@ -202,7 +202,8 @@ def test_readable_callback_drains_a_burst_in_bounded_steps_and_never_wakes_for_n
         with open_inside(peers[0], lambda: raw_sender("eth0")) as sender:
             for frame in burst:
                 sender.send(frame)
-        packet_server = SimpleNamespace(packet_ring=ring, handle_frame=lambda data, *_: handled.append(data))
+        packet_server = SimpleNamespace(packet_ring=ring, handle_frame=lambda data, *_: handled.append(data),
+                                        _commit_queued=lambda: None, packet_log=SimpleNamespace(flush=lambda: None))
         asyncio.run(serve_until_all_handled(packet_sock.fileno(), packet_server))
         still_readable = select.select([packet_sock], [], [], 0)[0]
 
