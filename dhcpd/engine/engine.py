@@ -28,7 +28,7 @@ from dhcpd.engine.reply import BOOTP_STEPS, FIXED_BOOTP_STEPS, NAK_STEPS, ReplyC
 from dhcpd.engine.reverse_names import ResolveFirst, ReverseNames
 from dhcpd.engine.types import Decision, Destination, DestinationKind, Ingress
 from dhcpd.leases.record import Lease, LeaseState
-from dhcpd.wire.addresses import address_text, shared_address
+from dhcpd.wire.addresses import address_text, address_value, shared_address
 from dhcpd.wire.codec import MalformedPacket, option82_suboptions
 from dhcpd.wire.message import BOOTREQUEST, ZERO, DhcpMessage, MessageType
 
@@ -254,7 +254,7 @@ class Engine:
         wanted = request.message.options.get(OPTION_REQUESTED_ADDRESS)
         if wanted is not None and len(wanted) == 4:
             address = shared_address(int.from_bytes(wanted, "big"))
-            if self._allowed(request, address) and self.leases.is_free(address, now):
+            if self._allowed(request, address) and self.leases.is_free(address_value(address), now):
                 return address
         for subnet in request.segment.subnets:
             for pool in subnet.pools:
@@ -274,7 +274,7 @@ class Engine:
 
     def _allowed(self, request: Request, address: IPv4Address) -> bool:
         """In a permitted pool of the request's segment and not reserved for another host."""
-        state = self.leases.pool_of(address)
+        state = self.leases.pool_of(address_value(address))
         if state is None or not self._permitted(state.pool, request):
             return False
         if self._pool_subnets[id(state.pool)] not in request.segment.subnets:
@@ -343,8 +343,8 @@ class Engine:
                 return self._nak(request, address, log, "address was declined")
             if not self._allowed(request, address):
                 return self._nak(request, address, log, "address not available to this client")
-        elif not self.leases.is_free(address, now) or (self.hosts.reserved
-                                                       and self.hosts.reserved_for_other(address, request.hosts)):
+        elif not self.leases.is_free(address_value(address), now) or (
+                self.hosts.reserved and self.hosts.reserved_for_other(address, request.hosts)):
             return self._nak(request, address, log, "address leased to another client")
         elif chosen_server is None:
             log[0] += f": unknown lease {address}."
@@ -587,7 +587,7 @@ class Engine:
 
     def _placed(self, address: IPv4Address) -> tuple[Scope | None, Subnet | None]:
         """The innermost scope of an address (its pool, else its subnet) and its subnet."""
-        state = self.leases.pool_of(address)
+        state = self.leases.pool_of(address_value(address))
         if state is None:
             subnet = self._subnet_of(address)
             return subnet, subnet

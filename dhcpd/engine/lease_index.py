@@ -21,6 +21,7 @@ from operator import attrgetter
 from dhcpd.config.model import Pool
 from dhcpd.gc_pause import paused_collector
 from dhcpd.leases.record import Lease, LeaseState
+from dhcpd.wire.addresses import address_value
 
 # States whose address may be given to a new client.
 REUSABLE = frozenset({LeaseState.FREE, LeaseState.BACKUP, LeaseState.RELEASED, LeaseState.EXPIRED})
@@ -106,7 +107,7 @@ class LeaseIndex:
         return iter(self._by_ip.values())
 
     def get(self, ip: IPv4Address) -> Lease | None:
-        return self._by_ip.get(int(ip))
+        return self._by_ip.get(address_value(ip))
 
     def pool_state(self, pool: Pool) -> PoolState:
         return self._pool_of_pool[id(pool)]
@@ -122,7 +123,7 @@ class LeaseIndex:
 
     def put(self, lease: Lease) -> None:
         """Insert or replace the lease for its address, keeping every index consistent."""
-        value = int(lease.ip)
+        value = address_value(lease.ip)
         old = self._by_ip.get(value)
         if old is not None:
             self._unlink_client(old, value)

@@ -13,6 +13,7 @@ from ipaddress import IPv4Address, IPv4Interface
 
 from dhcpd.config.model import Config, Subnet
 from dhcpd.engine.types import Ingress
+from dhcpd.wire.addresses import address_value
 from dhcpd.wire.message import ZERO, DhcpMessage
 
 OPTION_SUBNET_SELECTION = 118
@@ -40,7 +41,7 @@ class SubnetMap:
         self._masks = {p: (0xFFFFFFFF << (32 - p)) & 0xFFFFFFFF for p in self._prefixes}
 
     def subnet_for(self, address: IPv4Address) -> Subnet | None:
-        value = int(address)
+        value = address_value(address)
         for prefix in self._prefixes:
             subnet = self._by_prefix[prefix].get(value & self._masks[prefix])
             if subnet is not None:

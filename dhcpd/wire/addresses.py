@@ -1,8 +1,10 @@
-"""IPv4 addresses made, formatted and packed once and remembered, in bounded caches.
+"""IPv4 addresses made, formatted and packed once and remembered, in bounded caches, and read as integers.
 
 Packets carry the same few addresses again and again (0.0.0.0, relays, our own, the address just offered), and
 `ipaddress` does all three in Python: building an IPv4Address costs ten cache hits, str() 1.7 µs, `.packed`
-several times a hit. Used by the codec and framing, the engine's log lines and replies, and the UDP send path.
+several times a hit. Even int(address) runs a Python method (`__int__`, about 4,000 instructions a call), so
+`address_value` reads the integer that method returns without one. Used by the codec and framing, the engine's
+log lines, replies and lease index, and the UDP send path.
 """
 
 from __future__ import annotations
@@ -10,9 +12,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import lru_cache
 from ipaddress import IPv4Address
+from operator import attrgetter
 
 # IPv4Address(value) for an integer `value`.
 shared_address: Callable[[int], IPv4Address] = lru_cache(maxsize=4096)(IPv4Address)
+
+# int(address) for an IPv4Address `address`: the slot IPv4Address.__int__ returns, read by C code.
+address_value: Callable[[IPv4Address], int] = attrgetter("_ip")
 
 
 @lru_cache(maxsize=4096)

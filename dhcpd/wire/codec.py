@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from struct import Struct
 
-from dhcpd.wire.addresses import shared_address
+from dhcpd.wire.addresses import address_value, shared_address
 from dhcpd.wire.message import DhcpMessage
 
 MAGIC_COOKIE = b"\x63\x82\x53\x63"
@@ -71,11 +71,6 @@ class MessageTooLarge(ValueError):
     """The options that may not be dropped do not fit in the reply's maximum size."""
 
 
-def _c_string(payload: bytes, offset: int, size: int) -> bytes:
-    """The NUL-terminated string in payload[offset:offset + size]."""
-    return payload[offset : offset + size].partition(b"\0")[0] if payload[offset] else b""
-
-
 def _parse_options(buf: bytes, start: int, stop: int, options: dict[int, bytes]) -> None:
     """Add the TLV options in buf[start:stop] to `options`, concatenating repeated codes (RFC 3396)."""
     i = start
@@ -110,8 +105,9 @@ def decode(payload: bytes) -> DhcpMessage:
         raise MalformedPacket("bad-op", f"op {op}")
     if hlen > MAX_HLEN:
         raise MalformedPacket("bad-hlen", f"hlen {hlen}")
-    sname = _c_string(payload, SNAME_OFFSET, SNAME_SIZE)
-    file = _c_string(payload, FILE_OFFSET, FILE_SIZE)
+    # NUL-terminated strings; most requests have neither, so an empty field is not even sliced
+    sname = payload[SNAME_OFFSET : SNAME_OFFSET + SNAME_SIZE].partition(b"\0")[0] if payload[SNAME_OFFSET] else b""
+    file = payload[FILE_OFFSET : FILE_OFFSET + FILE_SIZE].partition(b"\0")[0] if payload[FILE_OFFSET] else b""
     options: dict[int, bytes] = {}
     if size > FIXED_HEADER_SIZE:
         if size < OPTIONS_OFFSET:
@@ -230,10 +226,10 @@ def encode(message: DhcpMessage, *, max_size: int = MIN_MESSAGE_SIZE) -> bytes:
         message.xid,
         message.secs,
         message.flags,
-        int(message.ciaddr),
-        int(message.yiaddr),
-        int(message.siaddr),
-        int(message.giaddr),
+        address_value(message.ciaddr),
+        address_value(message.yiaddr),
+        address_value(message.siaddr),
+        address_value(message.giaddr),
         message.chaddr,
         message.sname,
         message.file,

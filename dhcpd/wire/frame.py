@@ -4,7 +4,9 @@
 that the caller counts; `build_frame` assembles a reply frame with correct IPv4 and UDP checksums.
 Both are pure and run on every packet, so they use precompiled `struct.Struct`s and compute the
 ones'-complement sum with one big-integer reduction: since 2**16 == 1 (mod 0xffff), a byte string read
-as one big-endian integer is congruent modulo 0xffff to the sum of its 16-bit words.
+as one big-endian integer (shifted left by a byte when its length is odd, i.e. zero-padded to 16-bit words) is
+congruent modulo 0xffff to the sum of its 16-bit words. The residue, 0..0xfffe, stands for the ones'-complement
+sum (0 for 0xffff). Both run on every packet, so this arithmetic is written inline, not in helper functions.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import struct
 from dataclasses import dataclass
 from ipaddress import IPv4Address
 
-from dhcpd.wire.addresses import shared_address
+from dhcpd.wire.addresses import address_value, shared_address
 
 ETHERTYPE_IPV4 = 0x0800
 TPID_8021Q = 0x8100
@@ -29,6 +31,7 @@ _UDP = struct.Struct("!HHHH")
 _IPV4_UDP = struct.Struct(_IPV4.format + _UDP.format[1:])
 _VLAN_ID_MASK = 0x0FFF
 _FRAGMENT_MASK = 0x3FFF          # MF flag and fragment offset
+_FOLD = 0xFFFF                   # ones'-complement sums are taken modulo this
 
 
 class BadFrame(ValueError):
@@ -49,17 +52,6 @@ class Frame:
     src_port: int
     dst_port: int
     payload: bytes
-
-
-def _folded_sum(value: int) -> int:
-    """The ones'-complement 16-bit sum congruent to `value`, as 0..0xfffe (0 stands for 0xffff)."""
-    return value % 0xFFFF
-
-
-def _even_int(data: bytes) -> int:
-    """`data` zero-padded to an even length, read as one big-endian integer."""
-    value = int.from_bytes(data, "big")
-    return value << 8 if len(data) & 1 else value
 
 
 def _vlan_tags(data: bytes, ethertype: int) -> tuple[tuple[int, ...], int, int]:
@@ -100,7 +92,7 @@ def decode_frame(data: bytes) -> Frame:
         raise BadFrame("bad-ip-header-length", str(header_length))
     if total_length < header_length or offset + total_length > len(data):
         raise BadFrame("bad-ip-length", f"total length {total_length}")
-    if _folded_sum(int.from_bytes(data[offset:offset + header_length], "big")) != 0:
+    if int.from_bytes(data[offset:offset + header_length], "big") % _FOLD:
         raise BadFrame("bad-ip-checksum")
     if fragment & _FRAGMENT_MASK:
         raise BadFrame("fragment")
@@ -115,8 +107,8 @@ def decode_frame(data: bytes) -> Frame:
     if udp_length < _UDP.size or udp_offset + udp_length > ip_end:
         raise BadFrame("bad-udp-length", str(udp_length))
     udp_end = udp_offset + udp_length
-    if udp_checksum and _folded_sum(src_ip + dst_ip + IPPROTO_UDP + udp_length
-                                    + _even_int(data[udp_offset:udp_end])):
+    if udp_checksum and (src_ip + dst_ip + IPPROTO_UDP + udp_length
+                         + (int.from_bytes(data[udp_offset:udp_end], "big") << 8 * (udp_length & 1))) % _FOLD:
         raise BadFrame("bad-udp-checksum")
     return Frame(src_mac, dst_mac, vlans, shared_address(src_ip), shared_address(dst_ip), src_port, dst_port,
                  data[udp_offset + _UDP.size:udp_end])
@@ -141,15 +133,15 @@ def build_frame(
     """
     if len(vlans) > MAX_TAGS:
         raise ValueError(f"at most {MAX_TAGS} VLAN tags, got {len(vlans)}")
-    source = int(src_ip)
-    destination = int(dst_ip)
+    source = address_value(src_ip)
+    destination = address_value(dst_ip)
     udp_length = _UDP.size + len(payload)
     # Both sums leave the checksum field out (it is zero); 0xffff - residue is its ones' complement.
     # A UDP checksum of 0 means "none", so its all-ones form 0xffff is sent instead (RFC 768).
-    udp_residue = _folded_sum(source + destination + IPPROTO_UDP + udp_length
-                              + src_port + dst_port + udp_length + _even_int(payload))
+    udp_residue = (source + destination + IPPROTO_UDP + udp_length + src_port + dst_port + udp_length
+                   + (int.from_bytes(payload, "big") << 8 * (len(payload) & 1))) % _FOLD
     total_length = _IPV4.size + udp_length
-    ip_residue = _folded_sum(0x4500 + total_length + (DEFAULT_TTL << 8 | IPPROTO_UDP) + source + destination)
+    ip_residue = (0x4500 + total_length + (DEFAULT_TTL << 8 | IPPROTO_UDP) + source + destination) % _FOLD
     ip_udp_header = _IPV4_UDP.pack(0x45, 0, total_length, 0, 0, DEFAULT_TTL, IPPROTO_UDP,
                                    0xFFFF - ip_residue if ip_residue else 0, source, destination,
                                    src_port, dst_port, udp_length, 0xFFFF - udp_residue)

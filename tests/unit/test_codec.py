@@ -17,6 +17,7 @@ from dhcpd.wire.codec import (
     option82_suboptions,
     reply_size_limit,
 )
+from dhcpd.wire.addresses import address_value
 from dhcpd.wire.message import BOOTREPLY, BOOTREQUEST, DhcpMessage, MessageType
 
 pytestmark = pytest.mark.unit
@@ -303,3 +304,8 @@ def test_malformed_option82_is_rejected(value):
     with pytest.raises(MalformedPacket) as caught:
         option82_suboptions(value)
     assert caught.value.reason == "option82-overrun"
+
+
+@pytest.mark.parametrize("text", ["0.0.0.0", "10.99.1.7", "255.255.255.255"])
+def test_address_value_is_what_int_gives(text):
+    assert address_value(IPv4Address(text)) == int(IPv4Address(text))
