@@ -31,7 +31,7 @@ log = logging.getLogger("dhcpd")
 
 _Waiter = tuple[Sequence[Lease], asyncio.Future]
 _CHECKPOINT = "checkpoint"   # the worker's order to checkpoint, in the queue of batches
-CHECKPOINT_AFTER = 100       # leases plus commits made in the loop between checkpoints: ~1,000 log pages
+CHECKPOINT_AFTER = 400       # leases plus commits made in the loop between checkpoints: ~1,000 log pages
 
 
 class LeaseClaimer(Protocol):
