@@ -11,6 +11,7 @@ the server calls back `probe_result` or `name_resolved`.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import NamedTuple
 from ipaddress import IPv4Address
 from operator import attrgetter
 
@@ -42,8 +43,6 @@ OPTION_RELAY_AGENT = 82
 SUBOPTION_CIRCUIT_ID = 1
 SUBOPTION_REMOTE_ID = 2
 
-DEFAULT_LEASE_TIME = 43200     # isc-dhcpd's defaults
-MAX_LEASE_TIME = 86400
 OFFER_HOLD = 60                # seconds an offered address stays reserved for its client
 DECLINE_PROBATION = 86400      # seconds a declined address stays out of use
 ABANDON_LEASE_TIME = 86400     # isc's default abandon-lease-time: an address that answered a ping
@@ -64,20 +63,19 @@ class Request:
     `memberships` stays empty unless the configuration has classes; the PacketView that expressions see is made
     on first use (classes, `if` blocks, option expressions), not for every request."""
 
-    __slots__ = ("message", "ingress", "segment", "server_ip", "client_id", "mac", "agent", "hosts", "via",
-                 "_packet", "memberships", "who", "scope_stacks")
+    __slots__ = ("message", "ingress", "segment", "server_ip", "client_id", "mac", "agent", "hosts", "host", "via",
+                 "relay", "_packet", "memberships", "who", "scope_stacks")
 
-    def __init__(self, message: DhcpMessage, ingress: Ingress, segment: Segment, server_ip: IPv4Address, via: str,
-                 agent: dict[int, bytes], hosts: list[Host]) -> None:
+    def __init__(self, message: DhcpMessage, ingress: Ingress, placement: Placement, agent: dict[int, bytes],
+                 hosts: list[Host]) -> None:
         self.message = message
         self.ingress = ingress
-        self.segment = segment
-        self.server_ip = server_ip
+        self.segment, self.server_ip, self.via, self.relay = placement
         self.client_id = message.options.get(OPTION_CLIENT_ID)
         self.mac = message.chaddr
         self.agent = agent
         self.hosts = hosts
-        self.via = via
+        self.host = hosts[0] if hosts else None   # the host whose declarations apply
         self._packet: PacketView | None = None
         self.memberships: tuple[Membership, ...] = ()
         name = message.options.get(OPTION_HOST_NAME)
@@ -105,17 +103,27 @@ class Request:
         return lease.client_id is None and lease.mac == self.mac
 
 
-def reply_destination(request: DhcpMessage, reply: DhcpMessage, nak: bool) -> Destination:
+class Placement(NamedTuple):
+    """Where a request stands, the same for every request with its subnet selection options, relay and link."""
+
+    segment: Segment
+    server_ip: IPv4Address | None
+    via: str                          # where log lines say it came from: the relay's address or the link's name
+    relay: Destination | None         # where replies go when it was relayed
+
+
+def reply_destination(request: Request, reply: DhcpMessage, nak: bool) -> Destination:
     """RFC 2131 section 4.1: relay, then NAK broadcast, then ciaddr, then broadcast flag, then chaddr."""
-    if request.giaddr != ZERO:
-        return Destination(DestinationKind.RELAY, request.giaddr, SERVER_PORT)
+    if request.relay is not None:
+        return request.relay
+    message = request.message
     if nak:
         return Destination(DestinationKind.BROADCAST, BROADCAST, CLIENT_PORT)
-    if request.ciaddr != ZERO:
-        return Destination(DestinationKind.UNICAST_CIADDR, request.ciaddr, CLIENT_PORT)
-    if request.broadcast or request.htype != 1 or request.hlen != 6 or reply.yiaddr == ZERO:
+    if message.ciaddr != ZERO:
+        return Destination(DestinationKind.UNICAST_CIADDR, message.ciaddr, CLIENT_PORT)
+    if message.broadcast or message.htype != 1 or message.hlen != 6 or reply.yiaddr == ZERO:
         return Destination(DestinationKind.BROADCAST, BROADCAST, CLIENT_PORT)
-    return Destination(DestinationKind.UNICAST_CHADDR, reply.yiaddr, CLIENT_PORT, mac=request.chaddr)
+    return Destination(DestinationKind.UNICAST_CHADDR, reply.yiaddr, CLIENT_PORT, mac=message.chaddr)
 
 
 class Engine:
@@ -138,8 +146,7 @@ class Engine:
         self.hosts = HostIndex([*config.hosts, *self.reservations])
         self.classifier = Classifier(config.classes)
         self._static_stacks: dict[tuple, ScopeStack] = {}
-        # (options 118 and 82.5, giaddr, link addresses, link name) -> (segment, our address, `via` of log lines)
-        self._placements: dict[tuple, tuple[Segment, IPv4Address | None, str]] = {}
+        self._placements: dict[tuple, Placement] = {}   # by options 118 and 82.5, giaddr, link addresses and name
         self._open_pools: dict[int, bool] = {}   # pools without permit lists that take unknown clients
         self._pool_subnets = {id(pool): subnet for subnet in config.subnets for pool in subnet.pools}
         self.leases = LeaseIndex([pool for subnet in config.subnets for pool in subnet.pools], leases,
@@ -175,20 +182,17 @@ class Engine:
             via = str(message.giaddr) if message.giaddr != ZERO else ingress.ifname
             return Decision(drop_reason="unknown-network",
                             log=[f"{name} from {format_mac(message.chaddr)} via {via}: unknown network segment"])
-        segment, server_ip, via = placement
-        if server_ip is None:
+        if placement.server_ip is None:
             return Decision(drop_reason="no-server-address")
         hosts = self.hosts.matching(message.options.get(OPTION_CLIENT_ID), message.chaddr,
                                     agent.get(SUBOPTION_CIRCUIT_ID)) if self.hosts.declared else []
-        request = Request(message, ingress, segment, server_ip, via, agent, hosts)
+        request = Request(message, ingress, placement, agent, hosts)
         if self.classifier.classes:
             request.memberships = self.classifier.classify(request.packet)
         return handler(self, request, now)
 
-    def _place(self, message: DhcpMessage, ingress: Ingress,
-               agent: dict[int, bytes]) -> tuple[Segment, IPv4Address | None, str] | None:
-        """The request's segment (None: not one we serve), our address on it, and how log lines name where it
-        came from (the relay's address or the link); remembered until the configuration changes."""
+    def _place(self, message: DhcpMessage, ingress: Ingress, agent: dict[int, bytes]) -> Placement | None:
+        """Where the request stands (None: on no segment we serve); remembered until the configuration changes."""
         key = (message.options.get(OPTION_SUBNET_SELECTION), agent.get(SUBOPTION_LINK_SELECTION), message.giaddr,
                ingress.addresses, ingress.ifname)
         placement = self._placements.get(key)
@@ -198,15 +202,18 @@ class Engine:
                 return None
             if len(self._placements) >= PLACEMENT_LIMIT:
                 self._placements.clear()
-            via = address_text(message.giaddr) if segment.relayed else ingress.ifname
-            placement = self._placements[key] = (segment, server_address(segment, ingress), via)
+            if segment.relayed:
+                via, relay = address_text(message.giaddr), Destination(DestinationKind.RELAY, message.giaddr, SERVER_PORT)
+            else:
+                via, relay = ingress.ifname, None
+            placement = self._placements[key] = Placement(segment, server_address(segment, ingress), via, relay)
         return placement
 
     # -- DISCOVER ---------------------------------------------------------------------------------
 
     def _discover(self, request: Request, now: float) -> Decision:
         log = [f"DHCPDISCOVER from {request.who} via {request.via}"]
-        fixed = self.hosts.fixed_address(request.hosts, request.segment.subnets)
+        fixed = self.hosts.fixed_address(request.hosts, request.segment.subnets) if request.hosts else None
         if fixed is not None:
             host, address = fixed
             return self._answer_fixed(request, MessageType.OFFER, host, address, log, now)
@@ -220,7 +227,7 @@ class Engine:
         scope, subnet = self._placed(address)
         if current is None or current.state is not LeaseState.ACTIVE or current.expires <= now:
             self.leases.put(self._lease_for(request, address, subnet, LeaseState.OFFERED, now, self.offer_hold))
-        host = self._known_host(request)
+        host = request.host
         scopes = self._scopes(request, scope, host)
         if new_to_client and scopes.param("ping-check", False):
             timeout = ping_timeout(scopes.param("ping-timeout"), scopes.param("ping-timeout-ms"))
@@ -249,7 +256,7 @@ class Engine:
         for lease in self._latest_first(request):
             if lease.state not in (LeaseState.DECLINED, LeaseState.ABANDONED) and self._allowed(request, lease.ip):
                 return lease.ip
-        if self.billing.full(request.memberships, self.leases, now) is not None:
+        if request.memberships and self.billing.full(request.memberships, self.leases, now) is not None:
             return None
         wanted = request.message.options.get(OPTION_REQUESTED_ADDRESS)
         if wanted is not None and len(wanted) == 4:
@@ -331,7 +338,7 @@ class Engine:
         scope, subnet = self._placed(address)
         if subnet not in request.segment.subnets:
             return self._nak(request, address, log, "wrong network")
-        fixed = self.hosts.fixed_address(request.hosts, request.segment.subnets)
+        fixed = self.hosts.fixed_address(request.hosts, request.segment.subnets) if request.hosts else None
         if fixed is not None:
             host, fixed_address = fixed
             if fixed_address != address:
@@ -352,19 +359,20 @@ class Engine:
         elif not self._allowed(request, address):
             return self._nak(request, address, log, "address not in a pool for this client")
         renewing = lease is not None and request.owns(lease) and lease.state is LeaseState.ACTIVE and lease.expires > now
-        full = None if renewing else self.billing.full(request.memberships, self.leases, now)
+        full = None if renewing or not request.memberships else self.billing.full(request.memberships, self.leases, now)
         if full is not None:
             log[0] += f": lease limit of class {full.client_class.name} reached"
             return Decision(drop_reason="lease-limit", log=log)
-        host = self._known_host(request)
+        host = request.host
         scopes = self._scopes(request, scope, host)
-        seconds = self._lease_time(request, scopes)
+        seconds = scopes.lease_time(request.message.options.get(OPTION_LEASE_TIME))
         decision = self._answer(request, MessageType.ACK, address, scopes, subnet, host, log, now, seconds)
         if isinstance(decision, ResolveFirst):
             return decision
         acked = self._lease_for(request, address, subnet, LeaseState.ACTIVE, now, seconds)
         self.leases.put(acked)
-        self.billing.bill(request.memberships, address)
+        if request.memberships:
+            self.billing.bill(request.memberships, address)
         decision.persist.append(acked)
         if scopes.param("one-lease-per-client", False):
             decision.persist += self._release_others(request, address, now)
@@ -401,13 +409,13 @@ class Engine:
         reply = build_reply(ctx, NAK_STEPS)
         if request.message.giaddr != ZERO:
             reply.flags |= 0x8000  # RFC 2131 4.3.2: a relayed NAK asks the relay to broadcast
-        return Decision(reply, reply_destination(request.message, reply, nak=True), request.server_ip, log=log)
+        return Decision(reply, reply_destination(request, reply, nak=True), request.server_ip, log=log)
 
     # -- BOOTP -------------------------------------------------------------------------------------
 
     def _bootp(self, request: Request, now: float) -> Decision:
         log = [f"BOOTREQUEST from {format_mac(request.mac)} via {request.via}"]
-        fixed = self.hosts.fixed_address(request.hosts, request.segment.subnets)
+        fixed = self.hosts.fixed_address(request.hosts, request.segment.subnets) if request.hosts else None
         if fixed is not None:
             host, address = fixed
             subnet = self._subnet_of(address)
@@ -417,12 +425,12 @@ class Engine:
             ctx = ReplyContext(request.message, None, request.server_ip, scopes, subnet, address, host=host)
             reply = build_reply(ctx, FIXED_BOOTP_STEPS)
             log.append(f"BOOTREPLY for {address} to {host.name} ({format_mac(request.mac)}) via {request.via}")
-            return Decision(reply, reply_destination(request.message, reply, nak=False), request.server_ip, log=log)
+            return Decision(reply, reply_destination(request, reply, nak=False), request.server_ip, log=log)
         address = self._choose_bootp_address(request, now)
         if address is None:
             log[0] += ": BOOTP from dynamic client and no dynamic leases"
             return Decision(drop_reason="no-dynamic-bootp-leases", log=log)
-        (scope, subnet), host = self._placed(address), self._known_host(request)
+        (scope, subnet), host = self._placed(address), request.host
         scopes = self._scopes(request, scope, host)
         if not scopes.param("bootp", True):
             return self._bootp_disallowed(log)
@@ -502,12 +510,12 @@ class Engine:
         message = request.message
         log = [f"DHCPINFORM from {message.ciaddr} via {request.via}"]
         subnet = self._subnet_of(message.ciaddr) or request.segment.subnets[0]
-        host = self._known_host(request)
+        host = request.host
         ctx = ReplyContext(message, MessageType.ACK, request.server_ip, self._scopes(request, subnet, host), subnet,
                            host=host)
         reply = build_reply(ctx)
         log.append(f"DHCPACK to {message.ciaddr} ({format_mac(request.mac)}) via {request.via}")
-        return Decision(reply, reply_destination(message, reply, nak=False), request.server_ip, log=log)
+        return Decision(reply, reply_destination(request, reply, nak=False), request.server_ip, log=log)
 
     # -- shared -----------------------------------------------------------------------------------
 
@@ -531,12 +539,12 @@ class Engine:
                 log.insert(0, f"No hostname for {address}")
             lease_hostname = answer.name
         if kind is not None and lease_time is None:
-            lease_time = self._lease_time(request, scopes)
+            lease_time = scopes.lease_time(request.message.options.get(OPTION_LEASE_TIME))
         ctx = ReplyContext(request.message, kind, request.server_ip, scopes, subnet, address, lease_time, host,
                            lease_hostname)
         reply = build_reply(ctx) if kind is not None else build_reply(ctx, BOOTP_STEPS)
         log.append(f"{ANSWER_VERBS[kind]} {address_text(address)} to {request.who} via {request.via}")
-        return Decision(reply, reply_destination(request.message, reply, nak=False), request.server_ip, log=log)
+        return Decision(reply, reply_destination(request, reply, nak=False), request.server_ip, [], log)
 
     @staticmethod
     def _configured_host_name(scopes: ScopeStack, host: Host | None) -> bool:
@@ -561,16 +569,6 @@ class Engine:
         return stack
 
     @staticmethod
-    def _lease_time(request: Request, scopes: ScopeStack) -> int:
-        default = scopes.param("default-lease-time", DEFAULT_LEASE_TIME)
-        maximum = scopes.param("max-lease-time", max(MAX_LEASE_TIME, default))
-        minimum = scopes.param("min-lease-time", 0)
-        asked = request.message.options.get(OPTION_LEASE_TIME)
-        if asked is None or len(asked) != 4:
-            return default
-        return max(minimum, min(int.from_bytes(asked, "big"), maximum))
-
-    @staticmethod
     def _lease_for(request: Request, address: IPv4Address, subnet: Subnet | None, state: LeaseState, now: float,
                    seconds: float) -> Lease:
         name = request.message.options.get(OPTION_HOST_NAME)
@@ -592,9 +590,6 @@ class Engine:
             subnet = self._subnet_of(address)
             return subnet, subnet
         return state.pool, self._pool_subnets[id(state.pool)]
-
-    def _known_host(self, request: Request) -> Host | None:
-        return request.hosts[0] if request.hosts else None
 
     _handlers = {
         MessageType.DISCOVER: _discover,

@@ -36,6 +36,8 @@ OPTION_RELAY_AGENT = 82
 PROTOCOL_OPTIONS = frozenset({0, 50, 51, 52, 53, 54, 55, 57, 58, 59, 61, 82, 255})
 
 
+DEFAULT_LEASE_TIME = 43200     # isc-dhcpd's defaults
+MAX_LEASE_TIME = 86400
 _TYPE_BYTES = {kind: bytes([kind]) for kind in MessageType}   # bytes([IntEnum]) goes through __index__: 4x slower
 MEMO_LIMIT = 256       # entries per memo that request fields choose
 _SECONDS = struct.Struct("!I")
@@ -67,6 +69,7 @@ class ScopeStack:
         # subnet): a stack without `if` blocks is shared by every request that gets it, so this is built once,
         # not per reply.
         self._shared: dict[tuple, DhcpMessage] = {}
+        self._lease_times: dict[bytes | None, int] = {}
 
     def param(self, name: str, default: Any = None) -> Any:
         value = self._params.get(name, _UNKNOWN)
@@ -105,6 +108,22 @@ class ScopeStack:
         renewal = _seconds(configured.get(OPTION_RENEWAL_TIME), lease // 2)
         rebinding = _seconds(configured.get(OPTION_REBINDING_TIME), lease * 7 // 8)
         return _SECONDS.pack(lease), _SECONDS.pack(min(renewal, lease)), _SECONDS.pack(min(rebinding, lease))
+
+    def lease_time(self, asked: bytes | None) -> int:
+        """Seconds of lease for a request whose option 51 is `asked` (None: absent): default-lease-time unless it
+        asks for a time, else that time within min-lease-time and max-lease-time. Memoised per `asked`."""
+        found = self._lease_times.get(asked)
+        if found is None:
+            if len(self._lease_times) >= MEMO_LIMIT:  # option 51 is the client's choice
+                self._lease_times.clear()
+            default = self.param("default-lease-time", DEFAULT_LEASE_TIME)
+            if asked is None or len(asked) != 4:
+                found = default
+            else:
+                maximum = self.param("max-lease-time", max(MAX_LEASE_TIME, default))
+                found = max(self.param("min-lease-time", 0), min(int.from_bytes(asked, "big"), maximum))
+            self._lease_times[asked] = found
+        return found
 
     def shared_part(self, ctx: ReplyContext, steps: ReplySteps) -> DhcpMessage:
         """The reply as `steps.shared` make it for `ctx`, remembered per the fields they read; the caller must
