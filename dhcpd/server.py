@@ -252,7 +252,7 @@ class Server:
         self.stats.received[MESSAGE_NAMES[kind] if kind is not None else "BOOTP"] += 1
         self.stats.link(ingress.ifname).requests += 1
         now = time.time()
-        refusal = self._over_limit(message, ingress, now)
+        refusal = self._over_limit(message, kind, ingress, now)
         if refusal is not None:
             self.stats.drop(refusal, ingress.ifname)
             return
@@ -321,11 +321,11 @@ class Server:
             return
         self.carry_out(message, decision, ingress)
 
-    def _over_limit(self, message: DhcpMessage, ingress: Ingress, now: float) -> str | None:
-        """The drop reason when a rate limit or the DECLINE guard refuses the message, else None."""
+    def _over_limit(self, message: DhcpMessage, kind: MessageType | None, ingress: Ingress, now: float) -> str | None:
+        """The drop reason when a rate limit or the DECLINE guard refuses the message (of type `kind`), else None."""
         monotonic_now = time.monotonic()
         refusal = self.limits.refusal(message, ingress, monotonic_now)
-        if refusal is None and message.message_type is MessageType.DECLINE:
+        if refusal is None and kind is MessageType.DECLINE:
             refusal = self.declines.refusal(message, self.engine, now, monotonic_now)
         return refusal
 

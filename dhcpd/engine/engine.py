@@ -193,8 +193,8 @@ class Engine:
 
     def _place(self, message: DhcpMessage, ingress: Ingress, agent: dict[int, bytes]) -> Placement | None:
         """Where the request stands (None: on no segment we serve); remembered until the configuration changes."""
-        key = (message.options.get(OPTION_SUBNET_SELECTION), agent.get(SUBOPTION_LINK_SELECTION), message.giaddr,
-               ingress.addresses, ingress.ifname)
+        key = (message.options.get(OPTION_SUBNET_SELECTION), agent.get(SUBOPTION_LINK_SELECTION),
+               address_value(message.giaddr), ingress.addresses, ingress.ifname)
         placement = self._placements.get(key)
         if placement is None:
             segment = find_segment(message, ingress, agent, self.subnets)
@@ -558,7 +558,7 @@ class Engine:
         key = (id(scope), id(host))
         stack = request.scope_stacks.get(key)
         if stack is None:
-            class_scopes = tuple(m.scope for m in request.memberships)
+            class_scopes = tuple(m.scope for m in request.memberships) if request.memberships else ()
             shared_key = (key, tuple(map(id, class_scopes)))
             stack = self._static_stacks.get(shared_key)
             if stack is None:

@@ -19,7 +19,7 @@ from typing import Any
 from dhcpd.config.expressions import PacketView, evaluate
 from dhcpd.config.model import Host, Scope, Subnet
 from dhcpd.engine.classify import with_conditionals
-from dhcpd.wire.addresses import address_bytes
+from dhcpd.wire.addresses import address_bytes, address_value
 from dhcpd.wire.message import BOOTREPLY, ZERO, DhcpMessage, MessageType
 
 OPTION_SUBNET_MASK = 1
@@ -128,7 +128,7 @@ class ScopeStack:
     def shared_part(self, ctx: ReplyContext, steps: ReplySteps) -> DhcpMessage:
         """The reply as `steps.shared` make it for `ctx`, remembered per the fields they read; the caller must
         not change it."""
-        key = (steps, ctx.message_type, ctx.server_ip, ctx.lease_time,
+        key = (steps, ctx.message_type, address_value(ctx.server_ip), ctx.lease_time,
                ctx.request.options.get(OPTION_PARAMETER_REQUEST_LIST), id(ctx.subnet))
         found = self._shared.get(key)
         if found is None:
