@@ -373,7 +373,7 @@ class Server:
             log.error("lease not committed, no reply sent for %s: %s", decision.persist[0].ip, error)
 
     def _send_committed(self, request: DhcpMessage, decision: Decision, ingress: Ingress, lost: frozenset) -> None:
-        if decision.reply is not None and decision.reply.yiaddr in lost:
+        if lost and decision.reply is not None and decision.reply.yiaddr in lost:  # lost: mostly empty, no hash
             self.stats.drop("lease-conflict", ingress.ifname)
             self._write_log([*_unanswered(decision.log),
                              f"{decision.reply.yiaddr} was taken by another server first: no DHCPACK sent"])

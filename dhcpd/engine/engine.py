@@ -146,7 +146,8 @@ class Engine:
         self.hosts = HostIndex([*config.hosts, *self.reservations])
         self.classifier = Classifier(config.classes)
         self._static_stacks: dict[tuple, ScopeStack] = {}
-        self._placements: dict[tuple, Placement] = {}   # by options 118 and 82.5, giaddr, link addresses and name
+        # by options 118 and 82.5, giaddr and link name: (the link's addresses, Placement)
+        self._placements: dict[tuple, tuple[tuple, Placement]] = {}
         self._open_pools: dict[int, bool] = {}   # pools without permit lists that take unknown clients
         self._pool_subnets = {id(pool): subnet for subnet in config.subnets for pool in subnet.pools}
         self.leases = LeaseIndex([pool for subnet in config.subnets for pool in subnet.pools], leases,
@@ -194,19 +195,25 @@ class Engine:
     def _place(self, message: DhcpMessage, ingress: Ingress, agent: dict[int, bytes]) -> Placement | None:
         """Where the request stands (None: on no segment we serve); remembered until the configuration changes."""
         key = (message.options.get(OPTION_SUBNET_SELECTION), agent.get(SUBOPTION_LINK_SELECTION),
-               address_value(message.giaddr), ingress.addresses, ingress.ifname)
-        placement = self._placements.get(key)
-        if placement is None:
+               address_value(message.giaddr), ingress.ifname)
+        # The link's addresses are checked, not hashed: an IPv4Interface's hash is a Python method, while the
+        # tuple a link's frames all carry compares equal to itself without a call.
+        placed = self._placements.get(key)
+        if placed is not None and placed[0] == ingress.addresses:
+            placement = placed[1]
+        else:
             segment = find_segment(message, ingress, agent, self.subnets)
             if segment is None:
                 return None
             if len(self._placements) >= PLACEMENT_LIMIT:
                 self._placements.clear()
             if segment.relayed:
-                via, relay = address_text(message.giaddr), Destination(DestinationKind.RELAY, message.giaddr, SERVER_PORT)
+                via = address_text(address_value(message.giaddr))
+                relay = Destination(DestinationKind.RELAY, message.giaddr, SERVER_PORT)
             else:
                 via, relay = ingress.ifname, None
-            placement = self._placements[key] = Placement(segment, server_address(segment, ingress), via, relay)
+            placement = Placement(segment, server_address(segment, ingress), via, relay)
+            self._placements[key] = (ingress.addresses, placement)
         return placement
 
     # -- DISCOVER ---------------------------------------------------------------------------------
@@ -326,8 +333,8 @@ class Engine:
         address = requested or (message.ciaddr if message.ciaddr != ZERO else None)
         server_id = (shared_address(int.from_bytes(chosen_server, "big"))
                      if chosen_server is not None and len(chosen_server) == 4 else None)
-        shown = f"DHCPREQUEST for {address_text(address) if address is not None else None}" + (
-            f" ({address_text(server_id)})" if server_id is not None else "")
+        shown = f"DHCPREQUEST for {address_text(address_value(address)) if address is not None else None}" + (
+            f" ({address_text(address_value(server_id))})" if server_id is not None else "")
         log = [f"{shown} from {request.who} via {request.via}"]
         if address is None:
             return Decision(drop_reason="request-without-address", log=log)
@@ -543,7 +550,8 @@ class Engine:
         ctx = ReplyContext(request.message, kind, request.server_ip, scopes, subnet, address, lease_time, host,
                            lease_hostname)
         reply = build_reply(ctx) if kind is not None else build_reply(ctx, BOOTP_STEPS)
-        log.append(f"{ANSWER_VERBS[kind]} {address_text(address)} to {request.who} via {request.via}")
+        shown = address_text(address_value(address))
+        log.append(f"{ANSWER_VERBS[kind]} {shown} to {request.who} via {request.via}")
         return Decision(reply, reply_destination(request, reply, nak=False), request.server_ip, [], log)
 
     @staticmethod

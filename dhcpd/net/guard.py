@@ -12,7 +12,7 @@ import socket
 from ipaddress import IPv4Address
 
 from dhcpd.net.bpf import DROP_EVERYTHING, attach_filter
-from dhcpd.wire.addresses import address_text
+from dhcpd.wire.addresses import address_text, address_value
 
 DHCP_SERVER_PORT = 67
 
@@ -34,4 +34,4 @@ def open_guard_socket(port: int = DHCP_SERVER_PORT) -> socket.socket:
 
 def send_udp(sock: socket.socket, payload: bytes, ip: IPv4Address, port: int) -> None:
     """Send `payload` to ip:port; raises OSError (ENETUNREACH, EAGAIN...) for the caller to count."""
-    sock.sendto(payload, (address_text(ip), port))
+    sock.sendto(payload, (address_text(address_value(ip)), port))

@@ -22,8 +22,10 @@ address_value: Callable[[IPv4Address], int] = attrgetter("_ip")
 
 
 @lru_cache(maxsize=4096)
-def address_text(address: IPv4Address) -> str:
-    return str(address)
+def address_text(value: int) -> str:
+    """str(IPv4Address(value)) as ipaddress writes it, keyed by the integer: an IPv4Address key would cost its
+    Python __hash__."""
+    return ".".join(map(str, value.to_bytes(4, "big")))
 
 
 @lru_cache(maxsize=1024)
