@@ -236,7 +236,7 @@ class Engine:
             self.leases.put(self._lease_for(request, address, subnet, LeaseState.OFFERED, now, self.offer_hold))
         host = request.host
         scopes = self._scopes(request, scope, host)
-        if new_to_client and scopes.param("ping-check", False):
+        if new_to_client and scopes.ping_check:
             timeout = ping_timeout(scopes.param("ping-timeout"), scopes.param("ping-timeout-ms"))
             return ProbeFirst(log=log, address=address, timeout=timeout)
         return self._answer(request, MessageType.OFFER, address, scopes, subnet, host, log, now)
@@ -381,7 +381,7 @@ class Engine:
         if request.memberships:
             self.billing.bill(request.memberships, address)
         decision.persist.append(acked)
-        if scopes.param("one-lease-per-client", False):
+        if scopes.one_lease_per_client:
             decision.persist += self._release_others(request, address, now)
         return decision
 
@@ -399,7 +399,8 @@ class Engine:
         """Whether option 54 (None: not 4 bytes long) names this server."""
         if server_id is None:
             return False
-        return server_id == request.server_ip or any(a.ip == server_id for a in request.ingress.addresses)
+        return (address_value(server_id) == address_value(request.server_ip)  # IPv4Address == is a Python method
+                or any(a.ip == server_id for a in request.ingress.addresses))
 
     def _drop_offers(self, request: Request) -> None:
         for lease in self.leases.client_leases(request.client_id, request.mac):
@@ -538,7 +539,7 @@ class Engine:
         """The OFFER, ACK or (kind None) BOOTREPLY giving `address` (for `lease_time` seconds, by default as
         configured), or `ResolveFirst` while get-lease-hostnames waits for the address's name."""
         lease_hostname = None
-        if scopes.param("get-lease-hostnames", False) and not self._configured_host_name(scopes, host):
+        if scopes.get_lease_hostnames and not self._configured_host_name(scopes, host):
             answer = self.reverse_names.get(address, now)
             if answer is None:
                 return ResolveFirst(address=address)
@@ -566,8 +567,11 @@ class Engine:
         key = (id(scope), id(host))
         stack = request.scope_stacks.get(key)
         if stack is None:
-            class_scopes = tuple(m.scope for m in request.memberships) if request.memberships else ()
-            shared_key = (key, tuple(map(id, class_scopes)))
+            if request.memberships:
+                class_scopes = tuple(m.scope for m in request.memberships)
+                shared_key = (key, tuple(map(id, class_scopes)))
+            else:
+                class_scopes, shared_key = (), key
             stack = self._static_stacks.get(shared_key)
             if stack is None:
                 stack = ScopeStack(scope, host, class_scopes, request.packet)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import cached_property
 from ipaddress import IPv4Address
 from typing import Any
 
@@ -77,6 +78,19 @@ class ScopeStack:
             value = next((scope.params[name] for scope in self.scopes if name in scope.params), _UNSET)
             self._params[name] = value
         return default if value is _UNSET else value
+
+    # Parameters read for every request: attributes once looked up, not a param() call each time.
+    @cached_property
+    def ping_check(self) -> bool:
+        return self.param("ping-check", False)
+
+    @cached_property
+    def get_lease_hostnames(self) -> bool:
+        return self.param("get-lease-hostnames", False)
+
+    @cached_property
+    def one_lease_per_client(self) -> bool:
+        return self.param("one-lease-per-client", False)
 
     def options(self) -> dict[int, bytes]:
         """Every option visible here, inner scopes overriding outer ones (a copy the caller may change)."""
