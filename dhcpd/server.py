@@ -43,7 +43,7 @@ from dhcpd.notify import notify
 from dhcpd.ratelimit import Rate, RequestLimits
 from dhcpd.gc_pause import settle_for_serving, settle_while_serving
 from dhcpd.packetlog import PacketLog, Writer, stderr_writer
-from dhcpd.stats import MESSAGE_NAMES, Stats
+from dhcpd.stats import RECEIVED_NAMES, SENT_NAMES, Stats
 from dhcpd.wire.codec import MalformedPacket, MessageTooLarge, decode, encode, reply_size_limit
 from dhcpd.wire.frame import BadFrame, Frame, decode_frame
 from dhcpd.wire.message import DhcpMessage, MessageType
@@ -249,8 +249,8 @@ class Server:
 
     def handle_message(self, message: DhcpMessage, ingress: Ingress) -> None:
         kind = message.message_type
-        self.stats.received[MESSAGE_NAMES[kind] if kind is not None else "BOOTP"] += 1
-        self.stats.link(ingress.ifname).requests += 1
+        self.stats.received[RECEIVED_NAMES[kind]] += 1
+        self.stats.links[ingress.ifname].requests += 1
         now = time.time()
         refusal = self._over_limit(message, kind, ingress, now)
         if refusal is not None:
@@ -392,7 +392,7 @@ class Server:
     def _write_log(self, lines: list[str]) -> None:
         if not lines:
             return
-        if not self.packet_log.pending and not self._in_turn:
+        if not self._in_turn and not self.packet_log.pending:  # in a turn, _on_readable flushes at its end
             asyncio.get_running_loop().call_soon(self.packet_log.flush)
         self.packet_log.extend(lines)
 
@@ -405,9 +405,8 @@ class Server:
             self.stats.drop("reply-too-large", ingress.ifname)
             return
         self.transmitter.send(payload, decision.destination, ingress, decision.server_ip)
-        kind = reply.message_type
-        self.stats.sent[MESSAGE_NAMES[kind] if kind is not None else "BOOTREPLY"] += 1
-        self.stats.link(ingress.ifname).replies += 1
+        self.stats.sent[SENT_NAMES.get(reply.options.get(53), "BOOTREPLY")] += 1
+        self.stats.links[ingress.ifname].replies += 1
 
     async def _reclaim_forever(self) -> None:
         while True:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 from dhcpd.wire.message import MessageType
 
 # Counter names by message type, made once rather than formatted for every packet.
 MESSAGE_NAMES = {kind: f"DHCP{kind.name}" for kind in MessageType}
+RECEIVED_NAMES = {**MESSAGE_NAMES, None: "BOOTP"}   # a request's message_type: None is BOOTP (or no known type)
+# A reply's name by its option 53 value, read without the message_type property (absent: a BOOTREPLY).
+SENT_NAMES = {bytes([kind]): name for kind, name in MESSAGE_NAMES.items()}
 
 
 @dataclass
@@ -23,14 +26,11 @@ class Stats:
     received: Counter[str] = field(default_factory=Counter)    # by message type name, e.g. "DHCPDISCOVER"
     sent: Counter[str] = field(default_factory=Counter)
     drops: Counter[str] = field(default_factory=Counter)       # by reason
-    links: dict[str, LinkCounters] = field(default_factory=dict)
+    links: defaultdict[str, LinkCounters] = field(default_factory=lambda: defaultdict(LinkCounters))
     commit_failures: int = 0
 
     def link(self, name: str) -> LinkCounters:
-        counters = self.links.get(name)
-        if counters is None:
-            counters = self.links[name] = LinkCounters()
-        return counters
+        return self.links[name]
 
     def drop(self, reason: str, link: str | None = None) -> None:
         self.drops[reason] += 1
