@@ -64,7 +64,7 @@ class Request:
     on first use (classes, `if` blocks, option expressions), not for every request."""
 
     __slots__ = ("message", "ingress", "segment", "server_ip", "client_id", "mac", "agent", "hosts", "host", "via",
-                 "relay", "_packet", "memberships", "who", "scope_stacks")
+                 "relay", "_packet", "memberships", "who")
 
     def __init__(self, message: DhcpMessage, ingress: Ingress, placement: Placement, agent: dict[int, bytes],
                  hosts: list[Host]) -> None:
@@ -81,7 +81,6 @@ class Request:
         name = message.options.get(OPTION_HOST_NAME)
         # `02:42:.. (hostname)` as isc-dhcpd logs a client
         self.who = f"{self.mac.hex(':')} ({name.decode(errors='replace')})" if name else self.mac.hex(":")
-        self.scope_stacks: dict[tuple[int, int], ScopeStack] = {}
 
     @property
     def packet(self) -> PacketView:
@@ -289,11 +288,13 @@ class Engine:
     def _allowed(self, request: Request, address: IPv4Address) -> bool:
         """In a permitted pool of the request's segment and not reserved for another host."""
         state = self.leases.pool_of(address_value(address))
-        if state is None or not self._permitted(state.pool, request):
-            return False
-        if self._pool_subnets[id(state.pool)] not in request.segment.subnets:
-            return False
-        return not self.hosts.reserved or not self.hosts.reserved_for_other(address, request.hosts)
+        return (state is not None and self._pool_subnets[id(state.pool)] in request.segment.subnets
+                and self._pool_allows(request, state.pool, address))
+
+    def _pool_allows(self, request: Request, pool: Pool, address: IPv4Address) -> bool:
+        """`pool`, the address's, takes this client, and the address is not reserved for another host."""
+        return self._permitted(pool, request) and (
+            not self.hosts.reserved or not self.hosts.reserved_for_other(address, request.hosts))
 
     def _available(self, request: Request, value: int, now: float) -> bool:
         if not self.leases.is_free(value, now):
@@ -345,6 +346,7 @@ class Engine:
         scope, subnet = self._placed(address)
         if subnet not in request.segment.subnets:
             return self._nak(request, address, log, "wrong network")
+        pool = scope if scope is not subnet else None   # _placed gives the subnet twice for an address in no pool
         fixed = self.hosts.fixed_address(request.hosts, request.segment.subnets) if request.hosts else None
         if fixed is not None:
             host, fixed_address = fixed
@@ -352,10 +354,11 @@ class Engine:
                 return self._nak(request, address, log, "not the host's fixed address")
             return self._answer_fixed(request, MessageType.ACK, host, address, log, now)
         lease = self.leases.get(address)
-        if lease is not None and request.owns(lease):
+        owned = lease is not None and request.owns(lease)
+        if owned:
             if lease.state in (LeaseState.DECLINED, LeaseState.ABANDONED):
                 return self._nak(request, address, log, "address was declined")
-            if not self._allowed(request, address):
+            if pool is None or not self._pool_allows(request, pool, address):
                 return self._nak(request, address, log, "address not available to this client")
         elif not self.leases.is_free(address_value(address), now) or (
                 self.hosts.reserved and self.hosts.reserved_for_other(address, request.hosts)):
@@ -363,9 +366,9 @@ class Engine:
         elif chosen_server is None:
             log[0] += f": unknown lease {address}."
             return Decision(drop_reason="unknown-lease", log=log)
-        elif not self._allowed(request, address):
+        elif pool is None or not self._pool_allows(request, pool, address):
             return self._nak(request, address, log, "address not in a pool for this client")
-        renewing = lease is not None and request.owns(lease) and lease.state is LeaseState.ACTIVE and lease.expires > now
+        renewing = owned and lease.state is LeaseState.ACTIVE and lease.expires > now
         full = None if renewing or not request.memberships else self.billing.full(request.memberships, self.leases, now)
         if full is not None:
             log[0] += f": lease limit of class {full.client_class.name} reached"
@@ -562,22 +565,18 @@ class Engine:
     def _scopes(self, request: Request, scope, host: Host | None) -> ScopeStack:
         """host > classes > the address's scope chain, with the `if` branches that hold for this request.
 
-        Built once per request and (scope, host); a stack that no `if` block or option expression can change
-        is also kept across requests, until the configuration or the reservations change."""
-        key = (id(scope), id(host))
-        stack = request.scope_stacks.get(key)
+        Each handler asks once per request; a stack that no `if` block or option expression can change is kept
+        across requests, until the configuration or the reservations change."""
+        if request.memberships:
+            class_scopes = tuple(m.scope for m in request.memberships)
+            key = (id(scope), id(host), tuple(map(id, class_scopes)))
+        else:
+            class_scopes, key = (), (id(scope), id(host))
+        stack = self._static_stacks.get(key)
         if stack is None:
-            if request.memberships:
-                class_scopes = tuple(m.scope for m in request.memberships)
-                shared_key = (key, tuple(map(id, class_scopes)))
-            else:
-                class_scopes, shared_key = (), key
-            stack = self._static_stacks.get(shared_key)
-            if stack is None:
-                stack = ScopeStack(scope, host, class_scopes, request.packet)
-                if not stack.depends_on_packet:
-                    self._static_stacks[shared_key] = stack
-            request.scope_stacks[key] = stack
+            stack = ScopeStack(scope, host, class_scopes, request.packet)
+            if not stack.depends_on_packet:
+                self._static_stacks[key] = stack
         return stack
 
     @staticmethod
