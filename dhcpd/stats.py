@@ -29,10 +29,7 @@ class Stats:
     links: defaultdict[str, LinkCounters] = field(default_factory=lambda: defaultdict(LinkCounters))
     commit_failures: int = 0
 
-    def link(self, name: str) -> LinkCounters:
-        return self.links[name]
-
     def drop(self, reason: str, link: str | None = None) -> None:
         self.drops[reason] += 1
         if link is not None:
-            self.link(link).drops[reason] += 1
+            self.links[link].drops[reason] += 1

@@ -65,7 +65,7 @@ def test_subnets_count_used_and_declined_addresses(server):
 
 
 def test_interfaces_say_whether_and_why_not_served(server):
-    server.stats.link("s1").requests += 3
+    server.stats.links["s1"].requests += 3
     links = {link["name"]: link for link in make_client(server).get("/api/v1/interfaces").json()}
     assert links["s1"]["served"] and links["s1"]["requests"] == 3 and links["s1"]["addresses"] == ["10.20.1.1/24"]
     assert links["s1.5"]["why_not_served"] == "down" and links["s1.5"]["vlan_id"] == 5 and links["s1.5"]["lower"] == "s1"
