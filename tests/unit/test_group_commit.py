@@ -13,7 +13,6 @@ from sqlalchemy import event
 
 from dhcpd.leases.group_commit import GroupCommitter
 from dhcpd.leases.record import Lease, LeaseState
-from dhcpd.leases.store import LeaseStore
 
 pytestmark = pytest.mark.unit
 
@@ -125,9 +124,7 @@ def test_stop_commits_what_is_pending_and_refuses_later_calls():
     assert sorted(l.ip for batch in saved for l in batch) == [lease(n).ip for n in range(5)]
 
 
-def test_concurrent_callers_on_sqlite_commit_in_fewer_transactions_than_callers(tmp_path):
-    store = LeaseStore(f"sqlite:///{tmp_path / 'leases.sqlite'}")
-    store.upgrade()
+def test_concurrent_callers_on_sqlite_commit_in_fewer_transactions_than_callers(store):
     commits = []
     event.listen(store.engine, "commit", lambda connection: commits.append(1))
 
@@ -138,11 +135,8 @@ def test_concurrent_callers_on_sqlite_commit_in_fewer_transactions_than_callers(
         await committer.stop()
         return committer.transactions
 
-    try:
-        transactions = asyncio.run(scenario())
-        assert len(store.load_all()) == 200
-    finally:
-        store.close()
+    transactions = asyncio.run(scenario())
+    assert len(store.load_all()) == 200
     assert len(commits) == transactions < 200
 
 
@@ -177,24 +171,16 @@ def test_a_cancelled_caller_leaves_the_others_of_its_transaction_served():
     assert isinstance(outcomes[1], asyncio.CancelledError)
 
 
-@pytest.fixture
-def sqlite_store(tmp_path):
-    store = LeaseStore(f"sqlite:///{tmp_path / 'leases.sqlite'}")
-    store.upgrade()
-    yield store
-    store.close()
-
-
-def test_commit_now_writes_before_it_returns_and_reports_lost_addresses(sqlite_store):
+def test_commit_now_writes_before_it_returns_and_reports_lost_addresses(store):
     taken = Lease(lease(1).ip, LeaseState.ACTIVE, 0.0, 1e10, mac=b"other!")
-    sqlite_store.claim([taken])
+    store.claim([taken])
 
     async def scenario():
-        committer = GroupCommitter(sqlite_store)
+        committer = GroupCommitter(store)
         committer.start()
         mine = [Lease(lease(n).ip, LeaseState.ACTIVE, 0.0, 1e10, mac=b"mine!!") for n in range(3)]
         lost = committer.commit_now(mine)
-        stored = {l.ip: l.mac for l in sqlite_store.load_all()}   # before the loop ran anything else
+        stored = {l.ip: l.mac for l in store.load_all()}   # before the loop ran anything else
         await committer.stop()
         return lost, stored, committer.transactions
 
@@ -204,12 +190,12 @@ def test_commit_now_writes_before_it_returns_and_reports_lost_addresses(sqlite_s
     assert transactions == 1
 
 
-def test_commit_now_declines_without_waiting_while_another_connection_holds_the_write_lock(sqlite_store):
-    locker = sqlite3.connect(sqlite_store.engine.url.database, isolation_level=None)
+def test_commit_now_declines_without_waiting_while_another_connection_holds_the_write_lock(store):
+    locker = sqlite3.connect(store.engine.url.database, isolation_level=None)
     locker.execute("BEGIN IMMEDIATE")
 
     async def scenario():
-        committer = GroupCommitter(sqlite_store)
+        committer = GroupCommitter(store)
         committer.start()
         declined = committer.commit_now([lease(0)])
         waiting = asyncio.create_task(committer.persist([lease(0)]))   # the thread waits for the lock
@@ -224,12 +210,12 @@ def test_commit_now_declines_without_waiting_while_another_connection_holds_the_
         assert asyncio.run(scenario()) is None
     finally:
         locker.close()
-    assert [l.ip for l in sqlite_store.load_all()] == [lease(0).ip]
+    assert [l.ip for l in store.load_all()] == [lease(0).ip]
 
 
-def test_commit_now_declines_while_a_thread_transaction_is_queued_so_writes_keep_their_order(sqlite_store):
+def test_commit_now_declines_while_a_thread_transaction_is_queued_so_writes_keep_their_order(store):
     async def scenario():
-        committer = GroupCommitter(sqlite_store)
+        committer = GroupCommitter(store)
         committer.start()
         older = asyncio.create_task(committer.persist([Lease(lease(0).ip, LeaseState.ACTIVE, 0.0, 1e10)]))
         await asyncio.sleep(0)   # queued for the thread
@@ -239,14 +225,14 @@ def test_commit_now_declines_while_a_thread_transaction_is_queued_so_writes_keep
         return declined
 
     assert asyncio.run(scenario()) is None
-    assert sqlite_store.load_all()[0].state is LeaseState.ACTIVE
+    assert store.load_all()[0].state is LeaseState.ACTIVE
 
 
-def test_the_write_ahead_log_stays_small_while_the_loop_commits_one_lease_at_a_time(sqlite_store):
-    wal = f"{sqlite_store.engine.url.database}-wal"
+def test_the_write_ahead_log_stays_small_while_the_loop_commits_one_lease_at_a_time(store):
+    wal = f"{store.engine.url.database}-wal"
 
     async def scenario():
-        committer = GroupCommitter(sqlite_store)
+        committer = GroupCommitter(store)
         committer.start()
         largest = 0
         for n in range(3000):
@@ -260,4 +246,4 @@ def test_the_write_ahead_log_stays_small_while_the_loop_commits_one_lease_at_a_t
     largest = asyncio.run(scenario())
     # Each one-lease commit appends about ten 4 KiB pages: without checkpoints the log would pass 100 MiB.
     assert largest < 16 << 20, largest
-    assert len(sqlite_store.load_all()) == 3000
+    assert len(store.load_all()) == 3000
