@@ -21,7 +21,9 @@ QUICK_PLAN = LoadPlan(ceiling=100, seconds=2, max_steps=3, clients=1000)
 LEGEND = ("offered/s: highest perfdhcp rate with < 1% of DISCOVERs left without an ACK; DORA/s done: ACKs per "
           "second at that rate; OFFER/ACK p50/p99: per-exchange delays from perfdhcp -x t timestamps; p99 at ½: the "
           "same at half the best rate; CPU: server "
-          "utime+stime per completed DORA; start s: launch to first OFFER on the last link; medians over runs.")
+          "utime+stime per completed DORA; RSS at start: resident once started and idle, holding the preloaded leases; "
+          "VmHWM: peak resident over the run, when it also holds the leases of perfdhcp's clients; start s: launch "
+          "to first OFFER on the last link; medians over runs.")
 
 
 def _comma_list(text: str) -> list[str]:

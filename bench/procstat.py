@@ -1,4 +1,4 @@
-"""What /proc says about one server process: CPU time used, peak resident memory, open descriptors."""
+"""What /proc says about one server process: CPU time used, resident memory now and at its peak, open descriptors."""
 
 import os
 
@@ -15,11 +15,20 @@ def cpu_seconds(pid: int) -> float:
 
 def peak_rss_kib(pid: int) -> int:
     """VmHWM from /proc/PID/status: the highest resident set size so far, in KiB."""
+    return _status_kib(pid, "VmHWM")
+
+
+def rss_kib(pid: int) -> int:
+    """VmRSS from /proc/PID/status: the resident set size now, in KiB."""
+    return _status_kib(pid, "VmRSS")
+
+
+def _status_kib(pid: int, name: str) -> int:
     with open(f"/proc/{pid}/status") as status_file:
         for line in status_file:
-            if line.startswith("VmHWM:"):
+            if line.startswith(f"{name}:"):
                 return int(line.split()[1])
-    raise LookupError(f"no VmHWM for pid {pid}")
+    raise LookupError(f"no {name} for pid {pid}")
 
 
 def open_fd_count(pid: int) -> int:

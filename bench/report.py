@@ -8,15 +8,15 @@ from bench.run import RunOutcome
 from bench.search import Step
 
 COLUMNS = [
-    ("server", "server"), ("links", "links"), ("leases", "leases held"), ("runs_ok", "runs ok"),
+    ("server", "server"), ("links", "links"), ("leases", "leases at start"), ("runs_ok", "runs ok"),
     ("offered_per_second", "offered/s"), ("dora_per_second", "DORA/s done"),
     ("offer_p50_ms", "OFFER p50 ms"), ("offer_p99_ms", "OFFER p99 ms"),
     ("ack_p50_ms", "ACK p50 ms"), ("ack_p99_ms", "ACK p99 ms"),
     ("half_offer_p99_ms", "OFFER p99 at ½ ms"), ("half_ack_p99_ms", "ACK p99 at ½ ms"),
-    ("cpu_us_per_dora", "CPU µs/DORA"), ("peak_rss_mib", "VmHWM MiB"), ("open_fds", "fds"),
+    ("cpu_us_per_dora", "CPU µs/DORA"), ("start_rss_mib", "RSS at start MiB"), ("peak_rss_mib", "VmHWM MiB"), ("open_fds", "fds"),
     ("packet_sockets", "pkt socks"), ("startup_seconds", "start s"), ("note", "note"),
 ]
-RATIO_FIELDS = ["dora_per_second", "cpu_us_per_dora", "peak_rss_mib", "startup_seconds"]
+RATIO_FIELDS = ["dora_per_second", "cpu_us_per_dora", "start_rss_mib", "peak_rss_mib", "startup_seconds"]
 
 
 @dataclass
@@ -36,6 +36,7 @@ class Row:
     half_offer_p99_ms: float | None = None
     half_ack_p99_ms: float | None = None
     cpu_us_per_dora: float | None = None
+    start_rss_mib: float | None = None
     peak_rss_mib: float | None = None
     open_fds: float | None = None
     packet_sockets: float | None = None
@@ -65,6 +66,7 @@ def summarize(outcomes: list[RunOutcome]) -> Row:
     row.half_offer_p99_ms = _median(step.load.discover_offer.percentile(0.99) for step in halves)
     row.half_ack_p99_ms = _median(step.load.request_ack.percentile(0.99) for step in halves)
     row.cpu_us_per_dora = _median(step.cpu_microseconds_per_dora for step in loaded)
+    row.start_rss_mib = _median(o.start_rss_kib / 1024 if o.start_rss_kib else None for o in started)
     row.peak_rss_mib = _median(o.peak_rss_kib / 1024 if o.peak_rss_kib else None for o in started)
     row.open_fds = _median(outcome.open_fds for outcome in started)
     row.packet_sockets = _median(outcome.packet_sockets for outcome in started)
@@ -98,7 +100,8 @@ def markdown(rows: list[Row], ratio_rows: list[dict]) -> str:
     lines = ["| " + " | ".join(title for _, title in COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
     lines += ["| " + " | ".join(_cell(getattr(row, name)) for name, _ in COLUMNS) + " |" for row in rows]
     if ratio_rows:
-        lines += ["", "| ours / | links | DORA/s | CPU µs/DORA | VmHWM | start-up |", "|---|---|---|---|---|---|"]
+        lines += ["", "| ours / | links | DORA/s | CPU µs/DORA | RSS at start | VmHWM | start-up |",
+                  "|---|---|---|---|---|---|---|"]
         lines += [f"| {r['versus']} | {r['links']} | " + " | ".join(_cell(r[name]) for name in RATIO_FIELDS) + " |"
                   for r in ratio_rows]
     return "\n".join(lines)

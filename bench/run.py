@@ -52,7 +52,8 @@ class RunOutcome:
     best: Step | None = None
     steps: list[Step] = field(default_factory=list)
     half_rate: Step | None = None      # a step at half the best rate, for latency below saturation
-    peak_rss_kib: int | None = None
+    start_rss_kib: int | None = None   # resident once started and idle, holding only `leases`
+    peak_rss_kib: int | None = None    # the peak over the whole run, with perfdhcp's clients' leases too
     open_fds: int | None = None
     packet_sockets: int | None = None
 
@@ -124,6 +125,8 @@ def run_once(server: Server, topology: Topology, plan: LoadPlan, leases: list[Pr
                     state = "exited" if process.poll() is not None else f"no OFFER within {timeout:.0f} s"
                     outcome.error = f"did not start ({state}): {_log_reason(log_path)}"
                     return outcome
+                _wait_until_idle(process.pid)
+                outcome.start_rss_kib = procstat.rss_kib(process.pid)
                 _measure(process.pid, topology, plan, outcome)
             except (OSError, RuntimeError) as failure:
                 outcome.error = f"failed: {failure}; log: {_log_reason(log_path)}"
