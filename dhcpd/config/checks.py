@@ -45,12 +45,16 @@ def _ranges_outside_subnets(subnets: list[Subnet]) -> list[ConfigProblem]:
 def _overlapping_subnets(subnets: list[Subnet]) -> list[ConfigProblem]:
     problems = []
     widest: Subnet | None = None
+    widest_last = -1
     for subnet in sorted(subnets, key=lambda subnet: (subnet.network.network_address, subnet.line)):
-        if widest is not None and subnet.network.network_address <= widest.network.broadcast_address:
+        first = int(subnet.network.network_address)
+        if widest is not None and first <= widest_last:
             problems.append(ConfigProblem(subnet.file, subnet.line, f"subnet {subnet.network} overlaps subnet "
                                                                     f"{widest.network} ({widest.file} line {widest.line})"))
-        if widest is None or subnet.network.broadcast_address > widest.network.broadcast_address:
-            widest = subnet
+        # the broadcast address as a number: `broadcast_address` would cache an address object in every network
+        last = first | (0xFFFFFFFF >> subnet.network.prefixlen)
+        if last > widest_last:
+            widest, widest_last = subnet, last
     return problems
 
 

@@ -4,17 +4,23 @@ Every declaration (global, shared-network, subnet, pool, group, host, class) is 
 the parameters and options written in it and points to its parent, so a lookup walks outwards exactly as
 isc-dhcpd does (host > class > pool > subnet > shared-network > group > global). Option values are stored
 already encoded to their wire bytes, keyed by option code, so the engine never parses text.
+
+A configuration of thousands of subnets holds thousands of scopes, so they have slots, and once the reader
+is done (`share_empty_containers`) every empty dict or list of a scope is one shared read-only empty value.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from functools import cached_property
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field, fields
 from ipaddress import IPv4Address, IPv4Network
-from typing import Any, Iterator
+from types import MappingProxyType
+from typing import Any
+
+EMPTY_MAPPING: MappingProxyType = MappingProxyType({})
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Scope:
     """Parameters (by isc keyword, e.g. "default-lease-time", "authoritative") and encoded options."""
 
@@ -54,7 +60,7 @@ class Scope:
         return merged
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Conditional:
     """One `if EXPR { } elsif EXPR { } else { }` chain: the first branch whose expression is true applies.
 
@@ -65,7 +71,7 @@ class Conditional:
     branches: list[tuple[Any, Scope]] = field(default_factory=list)
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class AddressRange:
     first: IPv4Address
     last: IPv4Address
@@ -80,7 +86,7 @@ class AddressRange:
         return int(self.last) - int(self.first) + 1
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Pool(Scope):
     """A set of ranges inside a subnet (an explicit `pool { }`, or the subnet's own bare `range`s)."""
 
@@ -89,30 +95,31 @@ class Pool(Scope):
     permits: list[tuple[str, Any]] = field(default_factory=list)
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Subnet(Scope):
     network: IPv4Network = IPv4Network("0.0.0.0/32")
     pools: list[Pool] = field(default_factory=list)
     shared_network: SharedNetwork | None = None
 
-    @cached_property
-    def id(self) -> str:
-        """The network as text ("10.0.0.0/24"): made once, and shared by every lease of the subnet."""
-        return str(self.network)
+    # the network as text ("10.0.0.0/24"): made once, and shared by every lease of the subnet
+    id: str = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.id = str(self.network)
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class SharedNetwork(Scope):
     name: str = ""
     subnets: list[Subnet] = field(default_factory=list)
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Group(Scope):
     pass
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Host(Scope):
     name: str = ""
     hardware: bytes | None = None          # MAC for `hardware ethernet`
@@ -121,7 +128,7 @@ class Host(Scope):
     fixed_addresses: list[IPv4Address] = field(default_factory=list)
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class ClientClass(Scope):
     name: str = ""
     match: Any = None                      # parsed expression from `match if` / `match`, evaluated by the engine
@@ -129,6 +136,16 @@ class ClientClass(Scope):
     spawn: Any = None
     lease_limit: int | None = None
     subclasses: dict[bytes, Scope] = field(default_factory=dict)
+
+
+def share_empty_containers(scopes: Iterable[Scope]) -> None:
+    """Give every empty dict and list of these scopes one shared read-only empty value instead (nothing changes
+    a scope once it is read: a changed configuration is a new one)."""
+    for scope in scopes:
+        for item in fields(scope):
+            value = getattr(scope, item.name)
+            if not value and isinstance(value, (dict, list)):
+                setattr(scope, item.name, EMPTY_MAPPING if isinstance(value, dict) else ())
 
 
 @dataclass(eq=False)

@@ -15,7 +15,7 @@ from dhcpd.config.errors import ConfigError, ConfigProblem
 from dhcpd.config.expressions import OptionValue, parse_expression
 from dhcpd.config.lexer import Kind, Token, Tokens, tokenize
 from dhcpd.config.model import (AddressRange, ClientClass, Conditional, Config, Group, Host, Pool, Scope,
-                                SharedNetwork, Subnet)
+                                SharedNetwork, Subnet, share_empty_containers)
 from dhcpd.config.option_values import (BOOLEAN_WORDS, HostnameValue, parse_hex, read_address, read_integer,
                                         read_option_value, read_type_format)
 from dhcpd.wire.options import DHCP_SPACE, OptionDefinition
@@ -65,6 +65,7 @@ class _Reader:
         if self.problems:
             raise ConfigError(sorted(self.problems, key=lambda problem: (problem.file != self.config.source,
                                                                           problem.file, problem.line)))
+        share_empty_containers(self.scopes)
         return self.config
 
     # -- framework ---------------------------------------------------------------------------------------

@@ -34,7 +34,7 @@ HIGHEST_VLAN_ID = 4094
 TrunkKey = tuple[str, int, "int | None"]
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class TrunkVlan(Group):
     """The scope of one `vlan ID [inner ID] { }` block inside `trunk NAME { }`."""
 

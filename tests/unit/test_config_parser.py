@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from dhcpd.config.errors import ConfigError
-from dhcpd.config.model import Host, Pool, SharedNetwork, Subnet
+from dhcpd.config.model import EMPTY_MAPPING, Host, Pool, SharedNetwork, Subnet
 from dhcpd.config.parser import load, parse_text
 
 pytestmark = pytest.mark.unit
@@ -87,6 +87,17 @@ def test_bare_ranges_share_one_implicit_pool_and_explicit_pools_follow():
     assert [(str(r.first), str(r.last), r.dynamic_bootp) for r in implicit.ranges] == [
         ("192.168.1.10", "192.168.1.20", False), ("192.168.2.1", "192.168.2.1", True)]
     assert len(explicit.ranges[0]) == 9 and explicit.param("max-lease-time") == 60
+
+
+def test_empty_containers_of_parsed_scopes_are_one_shared_read_only_value():
+    config = parse_text("subnet 10.0.0.0 netmask 255.255.255.0 { range 10.0.0.10 10.0.0.20; }\n"
+                        "subnet 10.0.1.0 netmask 255.255.255.0 { option routers 10.0.1.1; }\n")
+    first, second = config.subnets
+    assert first.options is EMPTY_MAPPING and first.params is EMPTY_MAPPING and first.conditionals == ()
+    assert first.pools[0].permits == () and second.pools == () and second.options == {3: bytes([10, 0, 1, 1])}
+    assert (first.id, second.id) == ("10.0.0.0/24", "10.0.1.0/24")
+    with pytest.raises(TypeError):
+        first.options[3] = b"x"
 
 
 def test_groups_and_hosts_inherit_from_their_enclosing_scope():
