@@ -84,7 +84,8 @@ class LeaseIndex:
     def __init__(self, pools: Iterable[Pool], leases: Iterable[Lease] = (), cursor_offset: float = 0.0) -> None:
         self._by_ip: dict[int, Lease] = {}
         # client id / MAC -> its address, or a set of them for the rare client with several (a set per
-        # client would cost about 200 bytes per lease)
+        # client would cost about 200 bytes per lease). A lease whose client id is 01 + its MAC is found
+        # through its MAC only (`_keyed_by_client_id`).
         self._by_client_id: dict[bytes, int | set[int]] = {}
         self._by_mac: dict[bytes, int | set[int]] = {}
         self._expiries: list[tuple[float, int]] = []
@@ -128,7 +129,7 @@ class LeaseIndex:
         if old is not None:
             self._unlink_client(old, value)
         self._by_ip[value] = lease
-        if lease.client_id is not None:
+        if _keyed_by_client_id(lease):
             _link(self._by_client_id, lease.client_id, value)
         if lease.mac is not None:
             _link(self._by_mac, lease.mac, value)
@@ -151,6 +152,9 @@ class LeaseIndex:
         by_ip = self._by_ip
         if client_id is not None:
             found = [by_ip[value] for value in _linked(self._by_client_id, client_id)]
+            if client_id.startswith(b"\x01"):
+                found += [lease for value in _linked(self._by_mac, client_id[1:])
+                          if (lease := by_ip[value]).client_id == client_id]
             if found:
                 return found
         if mac is None:
@@ -204,9 +208,18 @@ class LeaseIndex:
             state.freed[value] = None
 
     def _unlink_client(self, lease: Lease, value: int) -> None:
-        for table, key in ((self._by_client_id, lease.client_id), (self._by_mac, lease.mac)):
-            if key is not None:
-                _unlink(table, key, value)
+        if _keyed_by_client_id(lease):
+            _unlink(self._by_client_id, lease.client_id, value)
+        if lease.mac is not None:
+            _unlink(self._by_mac, lease.mac, value)
+
+
+def _keyed_by_client_id(lease: Lease) -> bool:
+    """Whether the lease is in the client id table: it has a client id, other than the hardware type 1
+    (Ethernet) byte and its MAC, which most clients send. Those are found through the MAC table, which holds
+    them anyway (100,000 leases: 5 MiB less)."""
+    client_id = lease.client_id
+    return client_id is not None and (lease.mac is None or client_id != b"\x01" + lease.mac)
 
 
 def _link(table: dict[bytes, int | set[int]], key: bytes, value: int) -> None:
