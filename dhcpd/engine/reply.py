@@ -11,14 +11,14 @@ relay agent echo) run per reply.
 from __future__ import annotations
 
 import struct
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from functools import cached_property
+from functools import lru_cache
 from ipaddress import IPv4Address
 from typing import Any
 
 from dhcpd.config.expressions import PacketView, evaluate
-from dhcpd.config.model import Host, Scope, Subnet
+from dhcpd.config.model import EMPTY_MAPPING, Host, Scope, Subnet
 from dhcpd.engine.classify import with_conditionals
 from dhcpd.wire.addresses import address_bytes, address_value
 from dhcpd.wire.message import BOOTREPLY, ZERO, DhcpMessage, MessageType
@@ -42,8 +42,6 @@ MAX_LEASE_TIME = 86400
 _TYPE_BYTES = {kind: bytes([kind]) for kind in MessageType}   # bytes([IntEnum]) goes through __index__: 4x slower
 MEMO_LIMIT = 256       # entries per memo that request fields choose
 _SECONDS = struct.Struct("!I")
-_UNKNOWN = object()   # not looked up yet
-_UNSET = object()     # looked up: no scope sets it
 
 
 class ScopeStack:
@@ -55,55 +53,49 @@ class ScopeStack:
     were written in, and `option NAME = EXPR` values are computed for this request.
     """
 
+    __slots__ = ("packet", "scopes", "depends_on_packet", "_params", "ping_check", "get_lease_hostnames",
+                 "one_lease_per_client", "default_lease_time", "_options", "_shared", "_lease_times")
+
     def __init__(self, address_scope: Scope, host: Host | None = None, classes: Iterable[Scope] = (),
                  packet: PacketView | None = None) -> None:
         own_scopes = [s for s in host.chain() if s.parent is not None] if host is not None else []
         for class_scope in classes:
             own_scopes += [s for s in class_scope.chain() if s.parent is not None and s not in own_scopes]
         scopes = own_scopes + list(address_scope.chain())
-        self.packet = packet
         self.scopes: list[Scope] = with_conditionals(scopes, packet) if packet is not None else scopes
         self.depends_on_packet = any(s.conditionals or s.option_expressions for s in scopes)
-        self._options: dict[int, bytes] | None = None
-        self._params: dict[str, Any] = {}   # found values (or _UNSET), so each lookup walks the scopes once
+        # A stack that does not depend on the packet is kept across requests: it must not keep the first one's.
+        self.packet = packet if self.depends_on_packet else None
+        self._params: Mapping[str, Any] = _merged([scope.params for scope in self.scopes])
+        # Parameters read for every request: attributes, not a param() call each time.
+        self.ping_check: bool = self.param("ping-check", False)
+        self.get_lease_hostnames: bool = self.param("get-lease-hostnames", False)
+        self.one_lease_per_client: bool = self.param("one-lease-per-client", False)
+        self.default_lease_time: int = self.param("default-lease-time", DEFAULT_LEASE_TIME)
+        self._options: Mapping[int, bytes] | None = None
         # What the shared steps of a reply made, by (steps, message type, server address, lease time, option 55,
         # subnet): a stack without `if` blocks is shared by every request that gets it, so this is built once,
         # not per reply.
         self._shared: dict[tuple, DhcpMessage] = {}
-        self._lease_times: dict[bytes | None, int] = {}
+        self._lease_times: dict[bytes, int] | None = None   # made when a client first asks for a lease time
 
     def param(self, name: str, default: Any = None) -> Any:
-        value = self._params.get(name, _UNKNOWN)
-        if value is _UNKNOWN:
-            value = next((scope.params[name] for scope in self.scopes if name in scope.params), _UNSET)
-            self._params[name] = value
-        return default if value is _UNSET else value
-
-    # Parameters read for every request: attributes once looked up, not a param() call each time.
-    @cached_property
-    def ping_check(self) -> bool:
-        return self.param("ping-check", False)
-
-    @cached_property
-    def get_lease_hostnames(self) -> bool:
-        return self.param("get-lease-hostnames", False)
-
-    @cached_property
-    def one_lease_per_client(self) -> bool:
-        return self.param("one-lease-per-client", False)
+        return self._params.get(name, default)
 
     def options(self) -> dict[int, bytes]:
         """Every option visible here, inner scopes overriding outer ones (a copy the caller may change)."""
         if self._options is None:
-            merged: dict[int, bytes] = {}
-            for scope in reversed(self.scopes):
-                merged.update(scope.options)
-                if self.packet is not None:
+            if self.packet is None:
+                self._options = _merged([scope.options for scope in self.scopes])
+            else:
+                merged: dict[int, bytes] = {}
+                for scope in reversed(self.scopes):
+                    merged.update(scope.options)
                     for code, expression in scope.option_expressions.items():
                         value = evaluate(expression, self.packet)
                         if isinstance(value, bytes):
                             merged[code] = value
-            self._options = merged
+                self._options = merged
         return dict(self._options)
 
     def configured(self, order: bytes | None, subnet: Subnet | None) -> dict[int, bytes]:
@@ -111,7 +103,7 @@ class ScopeStack:
         by the subnet mask (the subnet's own when none is configured); never a protocol option."""
         available = self.options()
         if OPTION_SUBNET_MASK not in available and subnet is not None:
-            available[OPTION_SUBNET_MASK] = subnet.network.netmask.packed
+            available[OPTION_SUBNET_MASK] = address_bytes(subnet.network.netmask)
         codes = list(available) if order is None else [OPTION_SUBNET_MASK, *order]
         return {code: available[code] for code in codes if code not in PROTOCOL_OPTIONS and code in available}
 
@@ -121,29 +113,29 @@ class ScopeStack:
         configured = self.options()
         renewal = _seconds(configured.get(OPTION_RENEWAL_TIME), lease // 2)
         rebinding = _seconds(configured.get(OPTION_REBINDING_TIME), lease * 7 // 8)
-        return _SECONDS.pack(lease), _SECONDS.pack(min(renewal, lease)), _SECONDS.pack(min(rebinding, lease))
+        return _packed_seconds(lease), _packed_seconds(min(renewal, lease)), _packed_seconds(min(rebinding, lease))
 
     def lease_time(self, asked: bytes | None) -> int:
         """Seconds of lease for a request whose option 51 is `asked` (None: absent): default-lease-time unless it
         asks for a time, else that time within min-lease-time and max-lease-time. Memoised per `asked`."""
-        found = self._lease_times.get(asked)
+        if asked is None or len(asked) != 4:
+            return self.default_lease_time
+        times = self._lease_times
+        if times is None:
+            times = self._lease_times = {}
+        found = times.get(asked)
         if found is None:
-            if len(self._lease_times) >= MEMO_LIMIT:  # option 51 is the client's choice
-                self._lease_times.clear()
-            default = self.param("default-lease-time", DEFAULT_LEASE_TIME)
-            if asked is None or len(asked) != 4:
-                found = default
-            else:
-                maximum = self.param("max-lease-time", max(MAX_LEASE_TIME, default))
-                found = max(self.param("min-lease-time", 0), min(int.from_bytes(asked, "big"), maximum))
-            self._lease_times[asked] = found
+            if len(times) >= MEMO_LIMIT:  # option 51 is the client's choice
+                times.clear()
+            maximum = self.param("max-lease-time", max(MAX_LEASE_TIME, self.default_lease_time))
+            found = times[asked] = max(self.param("min-lease-time", 0), min(int.from_bytes(asked, "big"), maximum))
         return found
 
     def shared_part(self, ctx: ReplyContext, steps: ReplySteps) -> DhcpMessage:
         """The reply as `steps.shared` make it for `ctx`, remembered per the fields they read; the caller must
         not change it."""
         key = (steps, ctx.message_type, address_value(ctx.server_ip), ctx.lease_time,
-               ctx.request.options.get(OPTION_PARAMETER_REQUEST_LIST), id(ctx.subnet))
+               ctx.request.options.get(OPTION_PARAMETER_REQUEST_LIST), ctx.subnet)
         found = self._shared.get(key)
         if found is None:
             if len(self._shared) >= MEMO_LIMIT:  # option 55 and 51 are the client's choice: bound what it makes us keep
@@ -197,6 +189,24 @@ def lease_times(ctx: ReplyContext, reply: DhcpMessage) -> None:
 
 def _seconds(value: bytes | None, default: int) -> int:
     return _SECONDS.unpack(value)[0] if value is not None and len(value) == 4 else default
+
+
+@lru_cache(maxsize=256)
+def _packed_seconds(seconds: int) -> bytes:
+    """4 bytes of seconds, the same object for every stack that sends the same time."""
+    return _SECONDS.pack(seconds)
+
+
+def _merged(mappings: list[Mapping]) -> Mapping:
+    """The mappings of a stack's scopes (innermost first) as one, inner keys winning: the one that is not empty
+    itself when only one is (as with parameters written only in the global scope), not a copy per stack."""
+    written = [mapping for mapping in mappings if mapping]
+    if len(written) <= 1:
+        return written[0] if written else EMPTY_MAPPING
+    merged: dict = {}
+    for mapping in reversed(written):
+        merged.update(mapping)
+    return merged
 
 
 def configured_options(ctx: ReplyContext, reply: DhcpMessage) -> None:
