@@ -13,7 +13,7 @@ import asyncio
 import errno
 import logging
 import socket
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from ipaddress import IPv4Interface
 from typing import Callable
 
@@ -32,7 +32,7 @@ NETLINK_READ_BYTES = 1 << 16
 AGGREGATING_MASTER_KINDS = frozenset({"bridge", "bond", "team"})
 
 
-@dataclass
+@dataclass(slots=True)
 class Link:
     index: int
     name: str
@@ -42,7 +42,8 @@ class Link:
     master: int | None
     lower: int | None                  # IFLA_LINK in this namespace: a VLAN's or macvlan's parent (None for veth)
     vlan_id: int | None
-    addresses: list[IPv4Interface] = field(default_factory=list)
+    # a tuple, replaced on each change: what a served link hands to every request it receives, without a copy
+    addresses: tuple[IPv4Interface, ...] = ()
 
 
 def link_from_message(message: LinkMessage) -> Link:
@@ -91,7 +92,7 @@ class InterfaceTable:
         for message in addresses:
             link = self._by_index.get(message.index)
             if link is not None and message.interface is not None:
-                link.addresses.append(message.interface)
+                link.addresses += (message.interface,)
 
     def by_index(self, index: int) -> Link | None:
         return self._by_index.get(index)
@@ -207,7 +208,7 @@ class InterfaceTable:
         if link is None:
             return None
         if add and address not in link.addresses:
-            link.addresses.append(address)
+            link.addresses += (address,)
         elif not add and address in link.addresses:
-            link.addresses.remove(address)
+            link.addresses = tuple(known for known in link.addresses if known != address)
         return link
