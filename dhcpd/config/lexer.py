@@ -3,11 +3,17 @@
 A token is a quoted string, a punctuation mark, or a word. Words cover isc's names, numbers, dotted
 addresses and colon-separated hex (`00:11:22:aa:bb:cc`), so the parser decides what a word means by where
 it stands, as isc-dhcpd does.
+
+The main file is read as a stream (`iter_tokens`): a whole file's tokens at once would be the largest thing
+parsing makes (about 1 KiB per `subnet { range }` line), and the parsed scopes, made meanwhile, would keep
+that memory from going back to the system.
 """
 
 from __future__ import annotations
 
 import re
+from collections import deque
+from collections.abc import Iterable, Iterator
 from enum import Enum
 from typing import NamedTuple
 
@@ -41,9 +47,22 @@ class Token(NamedTuple):
         return f"'{self.text}'"
 
 
+class UnreadableText(Exception):
+    """A stream of tokens met an unterminated string or a stray byte: the whole text is refused with `error`
+    (not a ConfigError, so that no statement-level handler takes it for a problem of one statement)."""
+
+    def __init__(self, error: ConfigError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
 def tokenize(text: str, filename: str) -> list[Token]:
     """All tokens of one file, without comments; raises ConfigError on an unterminated string or a stray byte."""
-    tokens: list[Token] = []
+    return list(iter_tokens(text, filename))
+
+
+def iter_tokens(text: str, filename: str) -> Iterator[Token]:
+    """The tokens of `tokenize`, one at a time, ending with the END token."""
     line = 1
     position = 0
     while position < len(text):
@@ -56,14 +75,13 @@ def tokenize(text: str, filename: str) -> list[Token]:
             line += 1
         elif kind == "quote":
             value, position, end_line = _read_string(text, position, filename, line)
-            tokens.append(Token(Kind.STRING, value, filename, line))
+            yield Token(Kind.STRING, value, filename, line)
             line = end_line
         elif kind == "punct":
-            tokens.append(Token(Kind.PUNCT, match.group(), filename, line))
+            yield Token(Kind.PUNCT, match.group(), filename, line)
         elif kind == "word":
-            tokens.append(Token(Kind.WORD, match.group(), filename, line))
-    tokens.append(Token(Kind.END, "", filename, line))
-    return tokens
+            yield Token(Kind.WORD, match.group(), filename, line)
+    yield Token(Kind.END, "", filename, line)
 
 
 def _read_string(text: str, position: int, filename: str, line: int) -> tuple[str, int, int]:
@@ -101,20 +119,32 @@ def _is_hex(digits: str) -> bool:
 
 
 class Tokens:
-    """A cursor over a token list; `include` splices another file's tokens in at the cursor."""
+    """A cursor over tokens (a list, or the `iter_tokens` stream, whose errors it raises as UnreadableText);
+    `include` splices another file's tokens in at the cursor."""
 
-    def __init__(self, tokens: list[Token]) -> None:
-        self._tokens = tokens
-        self._position = 0
+    def __init__(self, tokens: Iterable[Token]) -> None:
+        self._source = iter(tokens)
+        self._ahead: deque[Token] = deque()   # read from the source, or spliced in, and not consumed yet
+        self._end: Token | None = None        # the source's END token, once read
 
     def peek(self, ahead: int = 0) -> Token:
-        index = self._position + ahead
-        return self._tokens[index] if index < len(self._tokens) else self._tokens[-1]
+        while len(self._ahead) <= ahead:
+            if self._end is not None:
+                return self._end
+            try:
+                token = next(self._source)
+            except ConfigError as error:
+                raise UnreadableText(error) from None
+            if token.kind is Kind.END:
+                self._end = token
+            else:
+                self._ahead.append(token)
+        return self._ahead[ahead]
 
     def next(self) -> Token:
         token = self.peek()
         if token.kind is not Kind.END:
-            self._position += 1
+            self._ahead.popleft()
         return token
 
     def at(self, *texts: str) -> bool:
@@ -154,7 +184,7 @@ class Tokens:
 
     def splice(self, tokens: list[Token]) -> None:
         """Insert tokens (without their end marker) at the cursor."""
-        self._tokens[self._position:self._position] = [token for token in tokens if token.kind is not Kind.END]
+        self._ahead.extendleft(reversed([token for token in tokens if token.kind is not Kind.END]))
 
     def skip_statement(self) -> None:
         """Move past the rest of a statement: to its `;`, or past a balanced `{ }` block that ends it."""
@@ -171,7 +201,7 @@ class Tokens:
                     if depth == 0:
                         self.accept(";")
                     else:
-                        self._position -= 1
+                        self._ahead.appendleft(token)
                     return
             elif token.text == ";" and token.kind is Kind.PUNCT and depth == 0:
                 return

@@ -13,7 +13,7 @@ from dhcpd.config import checks, statements as st, trunks
 from dhcpd.config.catalog import OptionCatalog
 from dhcpd.config.errors import ConfigError, ConfigProblem
 from dhcpd.config.expressions import OptionValue, parse_expression
-from dhcpd.config.lexer import Kind, Token, Tokens, tokenize
+from dhcpd.config.lexer import Kind, Token, Tokens, UnreadableText, iter_tokens, tokenize
 from dhcpd.config.model import (AddressRange, ClientClass, Conditional, Config, Group, Host, Pool, Scope,
                                 SharedNetwork, Subnet, share_empty_containers)
 from dhcpd.config.option_values import (BOOLEAN_WORDS, HostnameValue, parse_hex, read_address, read_integer,
@@ -52,12 +52,15 @@ class _Reader:
         self.implicit_pools: dict[int, Pool] = {}
 
     def read(self, text: str) -> Config:
-        self.tokens = Tokens(tokenize(text, self.config.source))
-        while self.tokens.peek().kind is not Kind.END:
-            if self.tokens.at("}"):  # a '}' with no block open: report it and move past it
-                self.problem(self.tokens.next(), "'}' closes no block")
-                continue
-            self.statement_or_problem(self.config.root)
+        self.tokens = Tokens(iter_tokens(text, self.config.source))
+        try:
+            while self.tokens.peek().kind is not Kind.END:
+                if self.tokens.at("}"):  # a '}' with no block open: report it and move past it
+                    self.problem(self.tokens.next(), "'}' closes no block")
+                    continue
+                self.statement_or_problem(self.config.root)
+        except UnreadableText as unreadable:  # the file cannot be read as tokens: that is its only problem
+            raise unreadable.error from None
         self.problems += checks.place_shared_pools(self.shared_pools)
         self.problems += checks.check_subnets_and_ranges(self.config)
         self.problems += trunks.collect_trunk_vlans(self.config)[1]

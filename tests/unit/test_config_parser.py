@@ -183,6 +183,14 @@ def test_parsing_goes_on_after_a_problem_and_reports_all_of_them():
     assert "frobnicate is not supported" in raised.value.problems[2].message
 
 
+def test_text_that_cannot_be_read_as_tokens_is_its_only_problem_even_after_others():
+    text = "frobnicate 1;\nsubnet 10.0.0.0 netmask 255.255.255.0 {\n  range 10.0.0.1 10.0.0.9;\n  $\n}\n"
+    with pytest.raises(ConfigError) as raised:
+        parse_text(text, "f.conf")
+    assert [(problem.line, problem.message) for problem in raised.value.problems] == [
+        (4, "unexpected character '$'")]
+
+
 def test_many_vlan_subnets_parse():
     text = "".join(f"subnet 10.{n // 256}.{n % 256}.0 netmask 255.255.255.0 {{ range 10.{n // 256}.{n % 256}.10 "
                    f"10.{n // 256}.{n % 256}.250; option routers 10.{n // 256}.{n % 256}.1; }}\n" for n in range(4000))
