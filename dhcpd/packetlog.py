@@ -2,7 +2,7 @@
 
 An exchange logs two to four lines; through the `logging` module each line costs a LogRecord, a formatter and a
 write (about 15 µs). Here lines are queued and written once per event-loop turn: under `-d` to stderr with
-isc's time stamp (taken once per batch), otherwise to syslog with the daemon facility, as isc-dhcpd does.
+isc's time stamp (made once a second), otherwise to syslog with the daemon facility, as isc-dhcpd does.
 """
 
 from __future__ import annotations
@@ -17,9 +17,15 @@ Writer = Callable[[list[str]], None]
 
 
 def stderr_writer(stream: TextIO = sys.stderr) -> Writer:
+    stamped_second = None
+    stamp = ""
+
     def write(lines: list[str]) -> None:
-        stamp = time.strftime("%b %d %H:%M:%S ")
-        stream.write("".join(stamp + line + "\n" for line in lines))
+        nonlocal stamped_second, stamp
+        second = int(time.time())
+        if second != stamped_second:  # a batch is written every loop turn: the stamp is made once a second
+            stamped_second, stamp = second, time.strftime("%b %d %H:%M:%S ", time.localtime(second))
+        stream.write(stamp + ("\n" + stamp).join(lines) + "\n")
         stream.flush()
 
     return write
