@@ -191,11 +191,10 @@ class PacketRing:
         or as already verified, the frame's UDP checksum is zeroed, which `decode_frame` reads as "none".
         """
         ring = self._ring
-        while True:
+        statuses = self._statuses
+        while statuses[self._offset >> 2] & TP_STATUS_USER:   # the slot's status word, read alone when empty
             offset = self._offset
             status, length, snaplen, mac, ifindex, pkttype = _SLOT_HEADER.unpack_from(ring, offset)
-            if not status & TP_STATUS_USER:
-                return None
             start = offset + mac
             complete = snaplen == length
             if complete:
@@ -204,10 +203,11 @@ class PacketRing:
                 frame = ring[start:start + snaplen]
             else:
                 self.drops[OVERSIZED_DROP] += 1
-            self._statuses[offset >> 2] = TP_STATUS_KERNEL
+            statuses[offset >> 2] = TP_STATUS_KERNEL
             self._offset = (offset + RING_FRAME_BYTES) % RING_BYTES
             if complete:
                 return frame, ifindex, pkttype
+        return None
 
     def close(self) -> None:
         self._statuses.release()
