@@ -18,17 +18,20 @@ from sqlalchemy.exc import IntegrityError
 from dhcpd.leases.database import SQLITE_CACHE_KIB, SQLITE_IMPORT_CACHE_KIB
 from dhcpd.leases.models import LEASE_COLUMNS, LEASES
 from dhcpd.leases.record import Lease
+from dhcpd.wire.addresses import address_text, address_value
 
 COLUMN_NAMES = [column.name for column in LEASE_COLUMNS] + [LEASES.c.updated_at.name]
 
 
 def lease_rows(leases: Iterable[Lease], updated_at: float) -> Iterator[tuple]:
-    """Rows of the `leases` table in `COLUMN_NAMES` order."""
+    """Rows of the `leases` table in `COLUMN_NAMES` order (addresses as integer and text through the shared
+    caches of `dhcpd.wire.addresses`: int() and str() of an IPv4Address run Python methods)."""
     for lease in leases:
         relay = lease.relay
-        yield (int(lease.ip), lease.state.value, lease.starts, lease.expires, lease.mac, lease.client_id,
+        yield (address_value(lease.ip), lease.state.value, lease.starts, lease.expires, lease.mac, lease.client_id,
                lease.hostname, lease.subnet, lease.interface, lease.ifindex, lease.vlan, lease.inner_vlan,
-               None if relay is None else str(relay), lease.circuit_id, lease.remote_id, updated_at)
+               None if relay is None else address_text(address_value(relay)), lease.circuit_id, lease.remote_id,
+               updated_at)
 
 
 def insert_new_leases(engine: Engine, leases: Iterable[Lease], updated_at: float) -> int:
