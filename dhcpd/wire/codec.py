@@ -20,6 +20,7 @@ Decisions:
 
 from __future__ import annotations
 
+from functools import lru_cache
 from struct import Struct
 
 from dhcpd.wire.addresses import address_value, shared_address
@@ -39,6 +40,7 @@ OPTION_OVERLOAD = 52
 OPTION_MESSAGE_TYPE = 53
 OPTION_SERVER_ID = 54
 OPTION_MAX_MESSAGE_SIZE = 57
+OPTION_RELAY_AGENT = 82
 _LEADING_PLACEHOLDERS: dict[int, bytes | None] = {OPTION_MESSAGE_TYPE: None, OPTION_SERVER_ID: None}
 # Never dropped to make a reply fit: message type, server id, subnet mask, lease time, relay agent info.
 UNDROPPABLE_OPTIONS = frozenset({53, 54, 1, 51, 82})
@@ -53,6 +55,8 @@ _HEADER_WITH_COOKIE = Struct("!BBBBIHHIIII16s64s128s4s")
 _BYTE = [bytes((value,)) for value in range(256)]
 _END = _BYTE[OPTION_END]
 _PLAIN_OPTION_CODES = frozenset(range(1, 255)) - {OPTION_OVERLOAD}
+_PADDING = [bytes(size) for size in range(MIN_BOOTP_SIZE - OPTIONS_OFFSET)]
+ENCODED_OPTIONS_LIMIT = 4096   # remembered sets of reply options: about two per link (OFFER and ACK)
 
 
 class MalformedPacket(ValueError):
@@ -212,6 +216,22 @@ def _options_that_fit(encoded: bytes, budget: int) -> bytes:
     return b"".join(kept)
 
 
+@lru_cache(maxsize=ENCODED_OPTIONS_LIMIT)
+def _encoded_options(codes: tuple[int, ...], values: tuple[bytes | None, ...]) -> bytes:
+    """The wire form of the options `codes` with `values` (None: not sent): 53 and 54 first, then the rest in their
+    order. Remembered: a reply's options are mostly the same values again and again (those of its scope stack, our
+    address), and finding them by one key costs half of building them."""
+    if not _PLAIN_OPTION_CODES.issuperset(codes):
+        code = next(code for code in codes if code not in _PLAIN_OPTION_CODES)
+        raise ValueError(f"option {code} cannot be encoded as a plain option")
+    # A short option is three pieces (code, length, value), so that nothing is copied before the one join.
+    pieces = []
+    for code, value in (_LEADING_PLACEHOLDERS | dict(zip(codes, values))).items():
+        if value is not None:
+            pieces += (_BYTE[code], _BYTE[len(value)], value) if len(value) <= 255 else (_option_bytes(code, value),)
+    return b"".join(pieces)
+
+
 def encode(message: DhcpMessage, *, max_size: int = MIN_MESSAGE_SIZE) -> bytes:
     """Encode `message` as a UDP payload of at most max(max_size, 548) bytes and at least 300 bytes.
 
@@ -235,21 +255,21 @@ def encode(message: DhcpMessage, *, max_size: int = MIN_MESSAGE_SIZE) -> bytes:
         message.file,
         MAGIC_COOKIE,
     )
-    options = message.options
-    if not _PLAIN_OPTION_CODES.issuperset(options):
-        code = next(code for code in options if code not in _PLAIN_OPTION_CODES)
-        raise ValueError(f"option {code} cannot be encoded as a plain option")
-    pieces = [header]
-    # Options 53 and 54 first (placeholders that stay None when absent), then the rest in the message's order.
-    # A short option is three pieces (code, length, value), so that nothing is copied before the one join.
-    for code, value in (_LEADING_PLACEHOLDERS | options).items():
-        if value is not None:
-            pieces += (_BYTE[code], _BYTE[len(value)], value) if len(value) <= 255 else (_option_bytes(code, value),)
-    pieces.append(_END)
-    out = b"".join(pieces)
-    if len(out) > max_size and len(out) > MIN_MESSAGE_SIZE:
+    codes, values = tuple(message.options), tuple(message.options.values())
+    echo = b""
+    if codes and codes[-1] == OPTION_RELAY_AGENT and values[-1] is not None:
+        # the relay agent's option, echoed last (RFC 3046), is each client's own: encoded apart, not remembered
+        echo = _option_bytes(OPTION_RELAY_AGENT, values[-1])
+        codes, values = codes[:-1], values[:-1]
+    try:
+        options = _encoded_options(codes, values)
+    except TypeError:  # a value that cannot be a key
+        options = _encoded_options.__wrapped__(codes, values)
+    if echo:
+        options += echo
+    size = OPTIONS_OFFSET + len(options) + 1
+    if size > max_size and size > MIN_MESSAGE_SIZE:
         budget = max(max_size, MIN_MESSAGE_SIZE) - OPTIONS_OFFSET - 1
-        out = b"".join((header, _options_that_fit(out[OPTIONS_OFFSET:-1], budget), _END))
-    if len(out) < MIN_BOOTP_SIZE:
-        out += bytes(MIN_BOOTP_SIZE - len(out))
-    return out
+        options = _options_that_fit(options, budget)
+        size = OPTIONS_OFFSET + len(options) + 1
+    return b"".join((header, options, _END, _PADDING[MIN_BOOTP_SIZE - size] if size < MIN_BOOTP_SIZE else b""))
