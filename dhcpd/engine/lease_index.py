@@ -3,7 +3,9 @@
 The database is the durable copy; this index is what the engine decides from, so the packet path never
 waits on SQL. Allocation never scans a pool: each pool hands out never-used addresses from a cursor, then
 addresses that became free again (released, expired, deleted), oldest first. Expiry is lazy: a heap of
-end times is drained when a pool runs dry and by the server's periodic reclaim.
+end times is drained when a pool runs dry and by the server's periodic reclaim. An entry is one int, the
+end time rounded up to the second then the address (a tuple would cost twice the memory): a lease is
+reclaimed from the first whole second at or after its end.
 
 Addresses are keyed by their integer value inside the index: `IPv4Address.__hash__` is Python code, and at
 start-up with a million leases it was a quarter of the time. Several servers sharing one database start
@@ -12,10 +14,12 @@ their pool cursors at different offsets (`cursor_offset`), so that they do not r
 
 from __future__ import annotations
 
-import heapq
 from bisect import bisect_right
 from collections.abc import Callable, Iterable, Iterator
+from heapq import heappop, heappush
 from ipaddress import IPv4Address
+from math import ceil, floor
+from math import inf as INFINITY
 from operator import attrgetter
 
 from dhcpd.config.model import Pool
@@ -28,6 +32,11 @@ REUSABLE = frozenset({LeaseState.FREE, LeaseState.BACKUP, LeaseState.RELEASED, L
 RECLAIM_STEP = 500   # expiry entries handled at a time on the packet path
 # States that end by themselves when their `expires` passes.
 TIMED = frozenset({LeaseState.OFFERED, LeaseState.ACTIVE, LeaseState.DECLINED, LeaseState.ABANDONED})
+# Expiry entries count seconds from here (2027-01-15): from 2018 to 2035 an entry fits a two-digit int (32
+# bytes); further away it takes 48, and sorts the same.
+EXPIRY_EPOCH = 1_800_000_000
+ADDRESS_BITS = 32
+ADDRESS_MASK = (1 << ADDRESS_BITS) - 1
 
 
 class PoolState:
@@ -88,7 +97,7 @@ class LeaseIndex:
         # through its MAC only (`_keyed_by_client_id`).
         self._by_client_id: dict[bytes, int | set[int]] = {}
         self._by_mac: dict[bytes, int | set[int]] = {}
-        self._expiries: list[tuple[float, int]] = []
+        self._expiries: list[int] = []   # ((end second - EXPIRY_EPOCH) << ADDRESS_BITS) + address
         self.pools = [PoolState(pool, cursor_offset) for pool in pools]
         self._pool_of_pool = {id(state.pool): state for state in self.pools}
         spans = sorted(
@@ -126,15 +135,18 @@ class LeaseIndex:
         """Insert or replace the lease for its address, keeping every index consistent."""
         value = address_value(lease.ip)
         old = self._by_ip.get(value)
-        if old is not None:
-            self._unlink_client(old, value)
         self._by_ip[value] = lease
-        if _keyed_by_client_id(lease):
-            _link(self._by_client_id, lease.client_id, value)
-        if lease.mac is not None:
-            _link(self._by_mac, lease.mac, value)
+        # most replacements (an offer taken, a renewal, an expiry) keep the client: its entries stay as they are
+        if old is None or old.client_id != lease.client_id or old.mac != lease.mac:
+            if old is not None:
+                self._unlink_client(old, value)
+            if _keyed_by_client_id(lease):
+                _link(self._by_client_id, lease.client_id, value)
+            if lease.mac is not None:
+                _link(self._by_mac, lease.mac, value)
         if lease.state in TIMED:
-            heapq.heappush(self._expiries, (lease.expires, value))
+            if lease.expires < INFINITY:   # a lease that never ends needs no entry
+                heappush(self._expiries, ((ceil(lease.expires) - EXPIRY_EPOCH) << ADDRESS_BITS) + value)
         elif lease.state in REUSABLE:
             self._mark_freed(value)
 
@@ -171,7 +183,7 @@ class LeaseIndex:
         found = state.take(available)
         # Expire in steps, stopping as soon as this pool has an address again: a mass expiry elsewhere must
         # not be paid for by one request.
-        while found is None and self._expiries and self._expiries[0][0] <= now:
+        while found is None and self._expiries and self._expiries[0] < _due_entries(now):
             self.reclaim(now, limit=RECLAIM_STEP)
             found = state.take(available)
         return IPv4Address(found) if found is not None else None
@@ -184,12 +196,14 @@ class LeaseIndex:
         """Expire the leases whose time has passed, at most `limit` expiry entries (None: all); returns the
         changed leases (to persist). A bounded call keeps a mass expiry from stalling the packet path."""
         changed: list[Lease] = []
-        while self._expiries and self._expiries[0][0] <= now and (limit is None or limit > 0):
+        due = _due_entries(now)
+        while self._expiries and self._expiries[0] < due and (limit is None or limit > 0):
             if limit is not None:
                 limit -= 1
-            expires, value = heapq.heappop(self._expiries)
+            value = heappop(self._expiries) & ADDRESS_MASK
             lease = self._by_ip.get(value)
-            if lease is None or lease.state not in TIMED or lease.expires != expires:
+            # the entry of a lease replaced since by one not yet due, which has its own entry
+            if lease is None or lease.state not in TIMED or lease.expires > now:
                 continue
             # an expired offer stays remembered for its client, like an expired lease
             expired = lease.copy(state=LeaseState.EXPIRED)
@@ -199,8 +213,9 @@ class LeaseIndex:
         return changed
 
     def next_expiry(self) -> float | None:
-        """The earliest end time still waiting to be reclaimed (it may belong to a lease replaced since)."""
-        return self._expiries[0][0] if self._expiries else None
+        """The earliest end time still waiting to be reclaimed, rounded up to the second (it may belong to a
+        lease replaced since)."""
+        return (self._expiries[0] >> ADDRESS_BITS) + EXPIRY_EPOCH if self._expiries else None
 
     def _mark_freed(self, value: int) -> None:
         state = self.pool_of(value)
@@ -220,6 +235,11 @@ def _keyed_by_client_id(lease: Lease) -> bool:
     them anyway (100,000 leases: 5 MiB less)."""
     client_id = lease.client_id
     return client_id is not None and (lease.mac is None or client_id != b"\x01" + lease.mac)
+
+
+def _due_entries(now: float) -> int:
+    """Expiry entries below this one are due at `now`."""
+    return (floor(now) + 1 - EXPIRY_EPOCH) << ADDRESS_BITS
 
 
 def _link(table: dict[bytes, int | set[int]], key: bytes, value: int) -> None:

@@ -43,3 +43,46 @@ def test_client_leases_follow_their_definition_through_any_changes(seed):
                 found = index.client_leases(client_id, mac)
                 assert sorted(found, key=lambda lease: lease.ip) == sorted(
                     defined_client_leases(leases, client_id, mac), key=lambda lease: lease.ip)
+
+
+def active(n: int, expires: float) -> Lease:
+    return Lease(IPv4Address(0x0A000000 + n), LeaseState.ACTIVE, 0.0, expires, mac=MACS[n % len(MACS)])
+
+
+def expired_addresses(index: LeaseIndex, now: float, limit: int | None = None) -> list[int]:
+    return sorted(int(lease.ip) - 0x0A000000 for lease in index.reclaim(now, limit))
+
+
+def test_a_lease_is_reclaimed_once_its_end_is_passed_and_not_before():
+    index = LeaseIndex([], [active(1, 1_700_000_100.4), active(2, 1_700_000_100.0)])
+    assert expired_addresses(index, 1_700_000_099.9) == []
+    assert expired_addresses(index, 1_700_000_100.0) == [2]
+    assert index.next_expiry() == 1_700_000_101
+    assert expired_addresses(index, 1_700_000_101.0) == [1]
+    assert index.next_expiry() is None
+
+
+def test_end_times_far_from_now_sort_the_same():
+    ends = [-5.0, 1000.0, 1_700_000_000.0, 1_900_000_000.0, 4_000_000_000.0, 2.0**40]
+    index = LeaseIndex([], [active(n, end) for n, end in enumerate(reversed(ends))])
+    assert [expired_addresses(index, end) for end in ends] == [[5], [4], [3], [2], [1], [0]]
+
+
+def test_a_lease_that_never_ends_is_never_reclaimed():
+    index = LeaseIndex([], [active(1, float("inf"))])
+    assert index.next_expiry() is None and index.reclaim(2.0**60) == []
+    assert index.get(IPv4Address("10.0.0.1")).state is LeaseState.ACTIVE
+
+
+def test_a_renewed_lease_ends_at_its_new_time_only():
+    index = LeaseIndex([], [active(1, 1000.0)])
+    index.put(active(1, 2000.5))
+    assert expired_addresses(index, 1500.0) == []
+    assert expired_addresses(index, 2001.0) == [1]
+    index.put(active(1, float("inf")))
+    assert expired_addresses(index, 3000.0) == []
+
+
+def test_a_mass_expiry_is_reclaimed_in_bounded_steps():
+    index = LeaseIndex([], [active(n, 1000.0 + n % 3) for n in range(10)])
+    assert [len(index.reclaim(2000.0, limit=4)) for _ in range(4)] == [4, 4, 2, 0]
