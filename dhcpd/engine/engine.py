@@ -31,7 +31,7 @@ from dhcpd.engine.types import Decision, Destination, DestinationKind, Ingress
 from dhcpd.leases.record import Lease, LeaseState
 from dhcpd.wire.addresses import address_text, address_value, shared_address
 from dhcpd.wire.codec import MalformedPacket, option82_suboptions
-from dhcpd.wire.message import BOOTREQUEST, ZERO, DhcpMessage, MessageType
+from dhcpd.wire.message import BOOTREQUEST, MESSAGE_TYPES, ZERO, DhcpMessage, MessageType
 
 OPTION_HOST_NAME = 12
 OPTION_REQUESTED_ADDRESS = 50
@@ -51,6 +51,18 @@ CLIENT_PORT = 68
 ANSWER_VERBS = {MessageType.OFFER: "DHCPOFFER on", MessageType.ACK: "DHCPACK on", None: "BOOTREPLY on"}
 SERVER_PORT = 67
 PLACEMENT_LIMIT = 65536        # remembered (subnet selection, relay, link) combinations; a client can choose the first two
+
+
+# Enum members the packet path reads, as module constants: in Python 3.11 `LeaseState.ACTIVE` goes through the
+# slow attribute hook that EnumType.__getattr__ gives every enum class (about 900 instructions); a global read
+# costs a few dozen.
+OFFER, ACK, NAK = MessageType.OFFER, MessageType.ACK, MessageType.NAK
+OFFERED, ACTIVE, DECLINED, ABANDONED = LeaseState.OFFERED, LeaseState.ACTIVE, LeaseState.DECLINED, LeaseState.ABANDONED
+RELEASED, EXPIRED = LeaseState.RELEASED, LeaseState.EXPIRED
+OUT_OF_USE = (DECLINED, ABANDONED)   # tuples: `in` compares by identity first; an Enum's hash is a Python method
+HELD = (ACTIVE, OFFERED)
+TO_RELAY, TO_BROADCAST = DestinationKind.RELAY, DestinationKind.BROADCAST
+TO_UNICAST_CIADDR, TO_UNICAST_CHADDR = DestinationKind.UNICAST_CIADDR, DestinationKind.UNICAST_CHADDR
 
 
 def format_mac(mac: bytes) -> str:
@@ -117,12 +129,12 @@ def reply_destination(request: Request, reply: DhcpMessage, nak: bool) -> Destin
         return request.relay
     message = request.message
     if nak:
-        return Destination(DestinationKind.BROADCAST, BROADCAST, CLIENT_PORT)
+        return Destination(TO_BROADCAST, BROADCAST, CLIENT_PORT)
     if message.ciaddr != ZERO:
-        return Destination(DestinationKind.UNICAST_CIADDR, message.ciaddr, CLIENT_PORT)
+        return Destination(TO_UNICAST_CIADDR, message.ciaddr, CLIENT_PORT)
     if message.broadcast or message.htype != 1 or message.hlen != 6 or reply.yiaddr == ZERO:
-        return Destination(DestinationKind.BROADCAST, BROADCAST, CLIENT_PORT)
-    return Destination(DestinationKind.UNICAST_CHADDR, reply.yiaddr, CLIENT_PORT, mac=message.chaddr)
+        return Destination(TO_BROADCAST, BROADCAST, CLIENT_PORT)
+    return Destination(TO_UNICAST_CHADDR, reply.yiaddr, CLIENT_PORT, mac=message.chaddr)
 
 
 class Engine:
@@ -163,17 +175,18 @@ class Engine:
         self._static_stacks = {}
 
     def handle(self, message: DhcpMessage, ingress: Ingress, now: float) -> Decision:
-        kind = message.message_type
+        options = message.options
+        kind = MESSAGE_TYPES.get(options.get(OPTION_MESSAGE_TYPE))   # message.message_type, without a property call
         if message.op != BOOTREQUEST:
             return Decision(drop_reason="not-dhcp-request")
         if kind is None:  # BOOTP, unless option 53 is there with a value that is no message type
-            handler = None if OPTION_MESSAGE_TYPE in message.options else Engine._bootp
+            handler = None if OPTION_MESSAGE_TYPE in options else Engine._bootp
         else:
             handler = self._handlers.get(kind)
         if handler is None:
             return Decision(drop_reason="not-dhcp-request")
         try:
-            agent = option82_suboptions(message.options[OPTION_RELAY_AGENT]) if OPTION_RELAY_AGENT in message.options else {}
+            agent = option82_suboptions(options[OPTION_RELAY_AGENT]) if OPTION_RELAY_AGENT in options else {}
         except MalformedPacket:
             return Decision(drop_reason="bad-relay-agent-option")
         placement = self._place(message, ingress, agent)
@@ -208,7 +221,7 @@ class Engine:
                 self._placements.clear()
             if segment.relayed:
                 via = address_text(address_value(message.giaddr))
-                relay = Destination(DestinationKind.RELAY, message.giaddr, SERVER_PORT)
+                relay = Destination(TO_RELAY, message.giaddr, SERVER_PORT)
             else:
                 via, relay = ingress.ifname, None
             placement = Placement(segment, server_address(segment, ingress), via, relay)
@@ -222,7 +235,7 @@ class Engine:
         fixed = self.hosts.fixed_address(request.hosts, request.segment.subnets) if request.hosts else None
         if fixed is not None:
             host, address = fixed
-            return self._answer_fixed(request, MessageType.OFFER, host, address, log, now)
+            return self._answer_fixed(request, OFFER, host, address, log, now)
         address = self._choose_address(request, now)
         if address is None:
             network = request.segment.subnets[0].network
@@ -231,14 +244,14 @@ class Engine:
         current = self.leases.get(address)
         new_to_client = current is None or not request.owns(current)
         scope, subnet = self._placed(address)
-        if current is None or current.state is not LeaseState.ACTIVE or current.expires <= now:
-            self.leases.put(self._lease_for(request, address, subnet, LeaseState.OFFERED, now, self.offer_hold))
+        if current is None or current.state is not ACTIVE or current.expires <= now:
+            self.leases.put(self._lease_for(request, address, subnet, OFFERED, now, self.offer_hold))
         host = request.host
         scopes = self._scopes(request, scope, host)
         if new_to_client and scopes.ping_check:
             timeout = ping_timeout(scopes.param("ping-timeout"), scopes.param("ping-timeout-ms"))
             return ProbeFirst(log=log, address=address, timeout=timeout)
-        return self._answer(request, MessageType.OFFER, address, scopes, subnet, host, log, now)
+        return self._answer(request, OFFER, address, scopes, subnet, host, log, now)
 
     def probe_result(self, message: DhcpMessage, ingress: Ingress, address: IPv4Address, answered: bool,
                      now: float) -> Decision:
@@ -246,7 +259,7 @@ class Engine:
         the client's next DISCOVER gets another address."""
         if not answered:
             return self.handle(message, ingress, now)
-        abandoned = Lease(ip=address, state=LeaseState.ABANDONED, starts=now, expires=now + ABANDON_LEASE_TIME)
+        abandoned = Lease(ip=address, state=ABANDONED, starts=now, expires=now + ABANDON_LEASE_TIME)
         self.leases.put(abandoned)
         return Decision(persist=[abandoned], drop_reason="pinged-before-offer",
                         log=[f"Abandoning IP address {address}: pinged before offer"])
@@ -260,7 +273,7 @@ class Engine:
     def _choose_address(self, request: Request, now: float) -> IPv4Address | None:
         """The client's own lease on this segment, else the address it asked for, else a free one."""
         for lease in self._latest_first(request):
-            if lease.state not in (LeaseState.DECLINED, LeaseState.ABANDONED) and self._allowed(request, lease.ip):
+            if lease.state not in OUT_OF_USE and self._allowed(request, lease.ip):
                 return lease.ip
         if request.memberships and self.billing.full(request.memberships, self.leases, now) is not None:
             return None
@@ -352,11 +365,11 @@ class Engine:
             host, fixed_address = fixed
             if fixed_address != address:
                 return self._nak(request, address, log, "not the host's fixed address")
-            return self._answer_fixed(request, MessageType.ACK, host, address, log, now)
+            return self._answer_fixed(request, ACK, host, address, log, now)
         lease = self.leases.get(address)
         owned = lease is not None and request.owns(lease)
         if owned:
-            if lease.state in (LeaseState.DECLINED, LeaseState.ABANDONED):
+            if lease.state in OUT_OF_USE:
                 return self._nak(request, address, log, "address was declined")
             if pool is None or not self._pool_allows(request, pool, address):
                 return self._nak(request, address, log, "address not available to this client")
@@ -368,7 +381,7 @@ class Engine:
             return Decision(drop_reason="unknown-lease", log=log)
         elif pool is None or not self._pool_allows(request, pool, address):
             return self._nak(request, address, log, "address not in a pool for this client")
-        renewing = owned and lease.state is LeaseState.ACTIVE and lease.expires > now
+        renewing = owned and lease.state is ACTIVE and lease.expires > now
         full = None if renewing or not request.memberships else self.billing.full(request.memberships, self.leases, now)
         if full is not None:
             log[0] += f": lease limit of class {full.client_class.name} reached"
@@ -376,10 +389,10 @@ class Engine:
         host = request.host
         scopes = self._scopes(request, scope, host)
         seconds = scopes.lease_time(request.message.options.get(OPTION_LEASE_TIME))
-        decision = self._answer(request, MessageType.ACK, address, scopes, subnet, host, log, now, seconds)
+        decision = self._answer(request, ACK, address, scopes, subnet, host, log, now, seconds)
         if isinstance(decision, ResolveFirst):
             return decision
-        acked = self._lease_for(request, address, subnet, LeaseState.ACTIVE, now, seconds)
+        acked = self._lease_for(request, address, subnet, ACTIVE, now, seconds)
         self.leases.put(acked)
         if request.memberships:
             self.billing.bill(request.memberships, address)
@@ -392,8 +405,8 @@ class Engine:
         """`one-lease-per-client`: the client's other active leases end when it takes a new one."""
         released = []
         for lease in self.leases.client_leases(request.client_id, request.mac):
-            if lease.ip != kept and lease.state is LeaseState.ACTIVE:
-                released.append(lease.copy(state=LeaseState.RELEASED, expires=now))
+            if lease.ip != kept and lease.state is ACTIVE:
+                released.append(lease.copy(state=RELEASED, expires=now))
                 self.leases.put(released[-1])
         return released
 
@@ -407,8 +420,8 @@ class Engine:
 
     def _drop_offers(self, request: Request) -> None:
         for lease in self.leases.client_leases(request.client_id, request.mac):
-            if lease.state is LeaseState.OFFERED:
-                self.leases.put(lease.copy(state=LeaseState.EXPIRED))
+            if lease.state is OFFERED:
+                self.leases.put(lease.copy(state=EXPIRED))
 
     def _nak(self, request: Request, address: IPv4Address, log: list[str], why: str) -> Decision:
         subnet = request.segment.subnets[0]
@@ -416,7 +429,7 @@ class Engine:
             log[0] += f": {why} (not authoritative, ignored)"
             return Decision(drop_reason="not-authoritative", log=log)
         log.append(f"DHCPNAK on {address} to {format_mac(request.mac)} via {request.via}")
-        ctx = ReplyContext(request.message, MessageType.NAK, request.server_ip, ScopeStack(subnet), subnet)
+        ctx = ReplyContext(request.message, NAK, request.server_ip, ScopeStack(subnet), subnet)
         reply = build_reply(ctx, NAK_STEPS)
         if request.message.giaddr != ZERO:
             reply.flags |= 0x8000  # RFC 2131 4.3.2: a relayed NAK asks the relay to broadcast
@@ -447,11 +460,11 @@ class Engine:
             return self._bootp_disallowed(log)
         current = self.leases.get(address)
         if current is None or not request.owns(current):  # held while a get-lease-hostnames lookup runs
-            self.leases.put(self._lease_for(request, address, subnet, LeaseState.OFFERED, now, self.offer_hold))
+            self.leases.put(self._lease_for(request, address, subnet, OFFERED, now, self.offer_hold))
         decision = self._answer(request, None, address, scopes, subnet, host, log, now)
         if isinstance(decision, ResolveFirst):
             return decision
-        leased = self._lease_for(request, address, subnet, LeaseState.ACTIVE, now, bootp_lease_seconds(scopes))
+        leased = self._lease_for(request, address, subnet, ACTIVE, now, bootp_lease_seconds(scopes))
         self.leases.put(leased)
         decision.persist.append(leased)
         return decision
@@ -464,7 +477,7 @@ class Engine:
     def _choose_bootp_address(self, request: Request, now: float) -> IPv4Address | None:
         """The client's own lease in a BOOTP range of its segment, else a free address of one."""
         for lease in self._latest_first(request):
-            if (lease.state not in (LeaseState.DECLINED, LeaseState.ABANDONED) and self._allowed(request, lease.ip)
+            if (lease.state not in OUT_OF_USE and self._allowed(request, lease.ip)
                     and self._in_bootp_range(lease.ip)):
                 return lease.ip
         for subnet in request.segment.subnets:
@@ -500,20 +513,20 @@ class Engine:
         address = IPv4Address(wanted)
         lease = self.leases.get(address)
         log = f"DHCPDECLINE of {address} from {request.who} via {request.via}"
-        if lease is None or not request.owns(lease) or lease.state not in (LeaseState.ACTIVE, LeaseState.OFFERED):
+        if lease is None or not request.owns(lease) or lease.state not in HELD:
             return Decision(drop_reason="decline-unknown-lease", log=[log + ": not found"])
-        declined = lease.copy(state=LeaseState.DECLINED, starts=now, expires=now + self.decline_probation)
+        declined = lease.copy(state=DECLINED, starts=now, expires=now + self.decline_probation)
         self.leases.put(declined)
         return Decision(persist=[declined], log=[log + ": abandoned"])
 
     def _release(self, request: Request, now: float) -> Decision:
         address = request.message.ciaddr
         lease = self.leases.get(address)
-        found = lease is not None and request.owns(lease) and lease.state in (LeaseState.ACTIVE, LeaseState.OFFERED)
+        found = lease is not None and request.owns(lease) and lease.state in HELD
         log = [f"DHCPRELEASE of {address} from {request.who} via {request.via} ({'found' if found else 'not found'})"]
         if not found:
             return Decision(drop_reason="release-unknown-lease", log=log)
-        released = lease.copy(state=LeaseState.RELEASED, expires=now)
+        released = lease.copy(state=RELEASED, expires=now)
         self.leases.put(released)
         return Decision(persist=[released], log=log)
 
@@ -522,7 +535,7 @@ class Engine:
         log = [f"DHCPINFORM from {message.ciaddr} via {request.via}"]
         subnet = self._subnet_of(message.ciaddr) or request.segment.subnets[0]
         host = request.host
-        ctx = ReplyContext(message, MessageType.ACK, request.server_ip, self._scopes(request, subnet, host), subnet,
+        ctx = ReplyContext(message, ACK, request.server_ip, self._scopes(request, subnet, host), subnet,
                            host=host)
         reply = build_reply(ctx)
         log.append(f"DHCPACK to {message.ciaddr} ({format_mac(request.mac)}) via {request.via}")

@@ -51,7 +51,7 @@ class DhcpMessage:
     @property
     def message_type(self) -> MessageType | None:
         """Option 53, or None for BOOTP or an unknown value."""
-        return _TYPE_BY_VALUE.get(self.options.get(53))
+        return MESSAGE_TYPES.get(self.options.get(53))
 
     @property
     def broadcast(self) -> bool:
@@ -59,4 +59,4 @@ class DhcpMessage:
 
 
 # Option 53's value bytes -> MessageType: one dictionary read on every packet, instead of an Enum call.
-_TYPE_BY_VALUE: dict[bytes | None, MessageType] = {bytes([kind]): kind for kind in MessageType}
+MESSAGE_TYPES: dict[bytes | None, MessageType] = {bytes([kind]): kind for kind in MessageType}
