@@ -10,7 +10,8 @@ By default each frame is decoded and handed to `Server.handle_message`, and a tr
 the replies (no rate limits, no packet log). With `--whole-path` the figure covers everything the running
 server does per packet but the kernel's part: the frames are written, K per event-loop turn (default 1, as at
 a few thousand DORA/s), into a memory file laid out as the kernel's receive ring, which the real `PacketRing`
-maps and reads; the loop calls `Server._on_readable` for them (its own epoll wake-up included), which resolves
+maps and reads; the loop calls `Server._on_readable` for them (its own epoll wake-up included, with the timers
+of the server's background tasks in the loop), which resolves
 the served link, applies the default rate limits, commits the turn's leases and flushes the packet log (isc's
 lines, written to /dev/null as under `-d`); the real `Transmitter` sends each reply through a socket stand-in
 whose `sendto` goes nowhere. The bench's own work of writing frames into the ring (a copy each) is counted too.
@@ -33,7 +34,7 @@ from pathlib import Path
 
 from dhcpd.config.parser import parse_text
 from dhcpd.engine.types import Ingress
-from dhcpd.gc_pause import settle_for_serving
+from dhcpd.gc_pause import settle_for_serving, settle_while_serving
 from dhcpd.leases.store import LeaseStore
 from dhcpd.links import ServedLinks
 from dhcpd.net.interfaces import Link
@@ -224,6 +225,9 @@ async def measure(count: int, commit: bool, whole_path: bool, per_turn: int, pro
             server.committer.start()
         else:
             server.committer = NoCommit()
+        # The running server's background tasks: their timers are in the loop at every turn.
+        background = ([asyncio.create_task(server._reclaim_forever()), asyncio.create_task(settle_while_serving())]
+                      if whole_path else [])
         profiler = cProfile.Profile() if profile else None
         if profiler:
             profiler.enable()
@@ -231,6 +235,9 @@ async def measure(count: int, commit: bool, whole_path: bool, per_turn: int, pro
         if profiler:
             profiler.disable()
             profiler.dump_stats(profile)
+        for task in background:
+            task.cancel()
+        server.packet_log.flush()
         if commit:
             await server.committer.stop()
         if whole_path:
