@@ -1,7 +1,8 @@
 """Per-message log lines in isc-dhcpd's words ("DHCPACK on ... via s1"), written in batches.
 
 An exchange logs two to four lines; through the `logging` module each line costs a LogRecord, a formatter and a
-write (about 15 µs). Here lines are queued and written once per event-loop turn: under `-d` to stderr with
+write (about 15 µs). Here lines are queued and written in batches (the server writes what is pending at most
+LOG_WRITE_DELAY after a line is queued): under `-d` to stderr with
 isc's time stamp (made once a second), otherwise to syslog with the daemon facility, as isc-dhcpd does.
 """
 
@@ -42,7 +43,7 @@ def syslog_writer() -> Writer:
 
 
 class PacketLog:
-    """Queue lines with `extend`; `flush` writes them (the server schedules it once per loop turn)."""
+    """Queue lines with `extend`; `flush` writes them (the server schedules it when the first line is queued)."""
 
     def __init__(self, writer: Writer) -> None:
         self._writer = writer

@@ -54,6 +54,9 @@ FRAMES_PER_WAKEUP = 256        # bound the work done per readable event so timer
 RECLAIM_INTERVAL = 5.0         # seconds between sweeps of expired leases
 GIL_SWITCH_INTERVAL = 0.0005  # seconds; see run()
 RECLAIM_BATCH = 500            # leases expired per step of a sweep, so a mass expiry never stalls the loop
+# Seconds a packet's log lines may wait, so that a busy server writes them in batches: one write per loop turn
+# was one system call and its buffering for every frame at a few thousand frames a second.
+LOG_WRITE_DELAY = 0.02
 DEFAULT_RATE_LIMIT_MAC = Rate(50, 1.0)
 
 
@@ -90,7 +93,7 @@ class Server:
         self._stopped = asyncio.Event()
         self._tasks: set[asyncio.Task] = set()
         self._to_commit: list[tuple[DhcpMessage, Decision, Ingress]] = []   # this loop turn's decisions
-        self._in_turn = False   # in `_on_readable`, which commits and flushes the log itself when it ends
+        self._in_turn = False   # in `_on_readable`, which commits the turn's leases itself when it ends
         self.packet_log = PacketLog(self.settings.log_writer)
 
     # -- lifecycle --------------------------------------------------------------------------------
@@ -205,7 +208,6 @@ class Server:
         finally:
             try:
                 self._commit_queued()
-                self.packet_log.flush()
             finally:
                 self._in_turn = False
 
@@ -392,8 +394,8 @@ class Server:
     def _write_log(self, lines: list[str]) -> None:
         if not lines:
             return
-        if not self._in_turn and not self.packet_log.pending:  # in a turn, _on_readable flushes at its end
-            asyncio.get_running_loop().call_soon(self.packet_log.flush)
+        if not self.packet_log.pending:
+            asyncio.get_running_loop().call_later(LOG_WRITE_DELAY, self.packet_log.flush)
         self.packet_log.extend(lines)
 
     def _send(self, request: DhcpMessage, decision: Decision, ingress: Ingress) -> None:
