@@ -108,8 +108,8 @@ def markdown(rows: list[Row], ratio_rows: list[dict]) -> str:
 
 
 def as_json(rows: list[Row], ratio_rows: list[dict], outcomes: list[RunOutcome]) -> dict:
-    """Rows, ratios and every load step of every run, the half-rate step included (counts, not per-packet
-    delays)."""
+    """Rows, ratios and every load step of every run, the half-rate step included (counts and delay percentiles,
+    not per-packet delays)."""
     runs = [{"server": o.server, "links": o.links, "leases": o.leases, "error": o.error, "startup_seconds": o.startup_seconds,
              "steps": [_step_json(s) for s in o.steps],
              "half_rate": _step_json(o.half_rate) if o.half_rate is not None else None}
@@ -121,4 +121,6 @@ def _step_json(step: Step) -> dict:
     load = step.load
     return {"rate": load.rate, "seconds": load.seconds, "discovers_sent": load.discover_offer.sent,
             "offers": load.discover_offer.received, "requests_sent": load.request_ack.sent,
-            "acks": load.request_ack.received, "loss": load.loss, "server_cpu_seconds": step.server_cpu_seconds}
+            "acks": load.request_ack.received, "loss": load.loss, "server_cpu_seconds": step.server_cpu_seconds,
+            "offer_p50_ms": load.discover_offer.percentile(0.50), "offer_p99_ms": load.discover_offer.percentile(0.99),
+            "ack_p50_ms": load.request_ack.percentile(0.50), "ack_p99_ms": load.request_ack.percentile(0.99)}
