@@ -39,6 +39,7 @@ PROTOCOL_OPTIONS = frozenset({0, 50, 51, 52, 53, 54, 55, 57, 58, 59, 61, 82, 255
 
 DEFAULT_LEASE_TIME = 43200     # isc-dhcpd's defaults
 MAX_LEASE_TIME = 86400
+ACK = MessageType.ACK   # read once: in Python 3.11 every MessageType.X read goes through a slow hook
 _TYPE_BYTES = {kind: bytes([kind]) for kind in MessageType}   # bytes([IntEnum]) goes through __index__: 4x slower
 MEMO_LIMIT = 256       # entries per memo that request fields choose
 _SECONDS = struct.Struct("!I")
@@ -262,7 +263,7 @@ def build_reply(ctx: ReplyContext, steps: ReplySteps = LEASE_STEPS) -> DhcpMessa
     an ACK or BOOTREPLY, then what the steps make."""
     request, kind = ctx.request, ctx.message_type
     shared = ctx.scopes.shared_part(ctx, steps)
-    ciaddr = request.ciaddr if kind is MessageType.ACK or kind is None else ZERO
+    ciaddr = request.ciaddr if kind is ACK or kind is None else ZERO
     # positional: a dataclass made with keywords costs twice as much, and this is made for every reply
     reply = DhcpMessage(BOOTREPLY, request.htype, request.hlen, 0, request.xid, 0, request.flags, ciaddr, ctx.yiaddr,
                         shared.siaddr, request.giaddr, request.chaddr, shared.sname, shared.file, dict(shared.options))
