@@ -10,6 +10,7 @@ from pathlib import Path
 from tests.harness.waiting import poll
 
 STOP_GRACE_SECONDS = 3.0
+LOG_WAIT_SECONDS = 5.0
 
 
 class DidNotStart(Exception):
@@ -36,6 +37,11 @@ class Process:
         if self.log_path is None or not self.log_path.exists():
             return ""
         return self.log_path.read_text(errors="replace")
+
+    def logged(self, text: str, times: int = 1, timeout: float = LOG_WAIT_SECONDS) -> bool:
+        """Whether `text` is in the log at least `times` times within `timeout` seconds. The server writes its
+        packet log in batches, up to 20 ms after the packet, so a line may come after the reply it is about."""
+        return poll(lambda: self.log().count(text) >= times, timeout)
 
     def require_log_line(self, text: str, timeout: float) -> None:
         """Wait until `text` appears in the log; raise DidNotStart if the process exits or it never appears."""

@@ -89,8 +89,9 @@ def test_a_one_mac_storm_is_cut_per_mac_and_the_other_link_is_served(site):
     for xid in range(1, STORM + 1):
         storm.send(message(MessageType.DISCOVER, xid, storm.mac))
     assert poll(lambda: link_drops(server, "s1").get("rate-limit-mac") or None, 10), process.log()
-    assert process.log().count("DHCPDISCOVER from 02:63:00:00:00:00") <= 5
     assert quiet_client_is_served(quiet), process.log()
+    assert process.logged("DHCPDISCOVER from 02:63:00:00:00:00")   # its lines may come up to 20 ms after the packets
+    assert process.log().count("DHCPDISCOVER from 02:63:00:00:00:00") <= 5
     assert "rate-limit-mac" not in link_drops(server, "s2")
 
 
@@ -100,8 +101,9 @@ def test_a_storm_of_random_macs_is_cut_per_link_and_the_other_link_is_served(sit
     for n in range(1, STORM + 1):
         storm.send(message(MessageType.DISCOVER, n, random_mac(n)))
     assert poll(lambda: link_drops(server, "s1").get("rate-limit-link") or None, 10), process.log()
-    assert process.log().count("DHCPDISCOVER from 02:63:") <= 10
     assert quiet_client_is_served(quiet), process.log()
+    assert process.logged("DHCPDISCOVER from 02:63:")   # its lines may come up to 20 ms after the packets
+    assert process.log().count("DHCPDISCOVER from 02:63:") <= 10
     assert "rate-limit-link" not in link_drops(server, "s2")
 
 
@@ -111,6 +113,7 @@ def test_a_starvation_attack_empties_only_its_own_links_pool_and_shows_in_the_st
     for n in range(1, STORM + 1):
         storm.send(message(MessageType.DISCOVER, n, random_mac(n)))
     assert poll(lambda: link_drops(server, "s1").get("no-free-leases") or None, 15), process.log()
+    assert process.logged("DHCPOFFER on 10.63.1."), process.log()
     offered = {line.split()[2] for line in process.log().splitlines() if "DHCPOFFER on 10.63.1." in line}
     assert 0 < len(offered) <= 12
     assert quiet_client_is_served(quiet), process.log()
