@@ -59,8 +59,8 @@ SERVER = IPv4Address("10.99.0.1")
 RELAY = IPv4Address("10.99.0.2")
 RELAY_MAC = bytes.fromhex("020000000002")
 SERVER_LINK = Link(index=2, name="s0", kind="veth", mac=bytes.fromhex("020000000001"), up=True, master=None,
-                   lower=None, vlan_id=None, addresses=[IPv4Interface("10.99.0.1/16")])
-INGRESS = Ingress(SERVER_LINK.name, SERVER_LINK.index, tuple(SERVER_LINK.addresses), source_mac=RELAY_MAC,
+                   lower=None, vlan_id=None, addresses=(IPv4Interface("10.99.0.1/16"),))
+INGRESS = Ingress(SERVER_LINK.name, SERVER_LINK.index, SERVER_LINK.addresses, source_mac=RELAY_MAC,
                   source_ip=RELAY)
 # Where the kernel puts the frame in a TPACKET_V2 slot: the Ethernet header ends at
 # TPACKET_ALIGN(TPACKET2_HDRLEN + 16) = 80.

@@ -79,7 +79,7 @@ class ServedLinks:
             return "link-not-served"
         lower = self.table.by_index(link.lower) if link.kind == "macvlan" and link.lower else None
         lower_served = lower is not None and self.why_not_served(lower) is None
-        return ServedLink(link, tuple(link.addresses), lower_served)   # tuple() of a tuple is that tuple: no copy
+        return ServedLink(link, link.addresses, lower_served)
 
     def resolve_trunk(self, trunk_index: int, trunk: str, vlan: int, inner_vlan: int | None) -> ServedVlan | str:
         """The trunk VLAN a tagged frame on trunk `trunk` belongs to, or a drop reason."""

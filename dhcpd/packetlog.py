@@ -24,7 +24,7 @@ def stderr_writer(stream: TextIO = sys.stderr) -> Writer:
     def write(lines: list[str]) -> None:
         nonlocal stamped_second, stamp
         second = int(time.time())
-        if second != stamped_second:  # a batch is written every loop turn: the stamp is made once a second
+        if second != stamped_second:  # batches come many times a second: the stamp is made once a second
             stamped_second, stamp = second, time.strftime("%b %d %H:%M:%S ", time.localtime(second))
         stream.write(stamp + ("\n" + stamp).join(lines) + "\n")
         stream.flush()
