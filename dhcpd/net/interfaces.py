@@ -19,6 +19,7 @@ from typing import Callable
 
 from dhcpd.net.netlink import (RTM_NEWADDR, RTM_NEWLINK, AddressMessage, LinkMessage, decode_messages,
                                dump_ipv4_addresses, dump_links)
+from dhcpd.net.readers import keep_reading
 
 log = logging.getLogger(__name__)
 
@@ -152,6 +153,7 @@ class InterfaceTable:
                 if error.errno != errno.ENOBUFS:
                     raise
                 log.warning("netlink events were lost (ENOBUFS); reloading the interface table")
+                keep_reading(self._loop, self._events.fileno(), self._read_events)
                 self._reload_and_announce()
                 continue
             for kind, message in decode_messages(data):

@@ -21,6 +21,7 @@ from dhcpd.net.bpf import (ANCILLARY_VLAN_TAG_PRESENT, JUMP_IF_EQUAL, LOAD_HALF,
 from dhcpd.net.interfaces import InterfaceTable
 from dhcpd.net.rawsock import (DHCP_SERVER_PORT, ETHERNET_HEADER_BYTES, PACKET_AUXDATA, SOL_PACKET, VLAN_TAG_BYTES,
                                receive_tagged)
+from dhcpd.net.readers import keep_reading
 
 log = logging.getLogger(__name__)
 
@@ -110,6 +111,7 @@ class TrunkSockets:
             except OSError as error:  # e.g. ENETDOWN once when the trunk goes down or away
                 self.receive_errors += 1
                 log.warning("trunk %s: receive failed: %s", name, error)
+                keep_reading(self.loop, sock.fileno(), self._drain, name)
                 return
             if received is None:
                 return
