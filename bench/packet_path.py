@@ -10,7 +10,7 @@ By default each frame is decoded and handed to `Server.handle_message`, and a tr
 the replies (no rate limits, no packet log). With `--whole-path` the figure covers everything the running
 server does per packet but the kernel's part: the frames are written, K per event-loop turn (default 1, as at
 a few thousand DORA/s), into a memory file laid out as the kernel's receive ring, which the real `PacketRing`
-maps and reads; the loop calls `Server._on_readable` for them (its own epoll wake-up included, with the timers
+maps and reads; the loop (uvloop, as in the server) calls `Server._on_readable` for them (its own epoll wake-up included, with the timers
 of the server's background tasks in the loop), which resolves
 the served link, applies the default rate limits, commits the turn's leases and flushes the packet log (isc's
 lines, written to /dev/null as under `-d`); the real `Transmitter` sends each reply through a socket stand-in
@@ -31,6 +31,8 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from ipaddress import IPv4Address, IPv4Interface
 from pathlib import Path
+
+import uvloop
 
 from dhcpd.config.parser import parse_text
 from dhcpd.engine.types import Ingress
@@ -263,7 +265,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.per_turn < 1:
         parser.error("--per-turn must be at least 1")
-    asyncio.run(measure(args.exchanges, args.commit, args.whole_path, args.per_turn, args.profile))
+    uvloop.run(measure(args.exchanges, args.commit, args.whole_path, args.per_turn, args.profile))
 
 
 if __name__ == "__main__":

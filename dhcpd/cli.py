@@ -8,7 +8,6 @@ Settings that dhcpd.conf cannot express come from flags or the environment (`DHC
 from __future__ import annotations
 
 import argparse
-import asyncio
 import functools
 import logging
 import logging.handlers
@@ -16,6 +15,8 @@ import os
 import sys
 import time
 from collections.abc import Callable
+
+import uvloop
 
 from api.service import DEFAULT_API, ApiListenError, open_listener, serve_api
 from dhcpd.config.errors import ConfigError
@@ -202,7 +203,9 @@ def main(argv: list[str] | None = None) -> int:
                         decline_limit_mac=args.decline_limit_mac, decline_max_fraction=args.decline_limit,
                         log_writer=packet_writer)
     try:
-        asyncio.run(serve(settings, config, store, *services))
+        # uvloop's event loop (libuv) costs less CPU per loop turn than asyncio's own; the server runs a turn for
+        # nearly every packet (measured: 633k -> 592k instructions per DORA, bench.packet_path --whole-path --commit).
+        uvloop.run(serve(settings, config, store, *services))
     finally:
         store.close()
         if args.pid_file:
