@@ -106,6 +106,9 @@ def run_once(server: Server, topology: Topology, plan: LoadPlan, leases: list[Pr
     """Start `server` on every link of `topology` holding `leases`, measure it under `plan`, stop it; never
     leaves it running."""
     outcome = RunOutcome(server.name, len(topology.links), len(leases))
+    # The previous server's unwritten files (isc-dhcpd's lease file, a database) are flushed now, so that their
+    # writeback does not slow this server's syncs in the middle of its measurement.
+    os.sync()
     with tempfile.TemporaryDirectory(prefix="bch-") as workdir_name:
         workdir = Path(workdir_name)
         server.write_config(workdir, topology.links, leases)
