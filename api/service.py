@@ -4,9 +4,10 @@ bad address fails at once, and uvicorn run inside the DHCP server's own event lo
 uvicorn's `serve()` would take over SIGINT and SIGTERM; here the DHCP server owns them (it commits pending
 leases before stopping) and stops the API by cancelling its task (api/web.py).
 
-This module stays light: FastAPI, pydantic and uvicorn are imported only when the API is on, in a worker thread
-once the server is already serving, so they never delay the first reply (about 1 s on the host, far more in
-a slow VM).
+This module stays light: FastAPI, pydantic and uvicorn (about 22 MiB resident) are imported only when the first
+connection to the API arrives, in a worker thread, so a server whose API is never called never holds them and
+they never delay a DHCP reply (the import takes about 1 s on the host, far more in a slow VM). That first
+connection waits in the listening socket's backlog meanwhile.
 """
 
 from __future__ import annotations
@@ -86,6 +87,7 @@ def _open_unix(path: str) -> ApiListener:
 async def serve_api(server, listener: ApiListener, token: str | None) -> None:
     """Serve the API for `server` on `listener` until cancelled (pass with functools.partial to Server.run)."""
     try:
+        await _first_connection(listener.socket)
         web = await asyncio.to_thread(importlib.import_module, "api.web")
         await web.serve(server, listener.socket, token, reads_need_token=not listener.loopback)
     finally:
@@ -93,3 +95,19 @@ async def serve_api(server, listener: ApiListener, token: str | None) -> None:
         if listener.path is not None:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(listener.path)
+
+
+async def _first_connection(listening: socket.socket) -> None:
+    """Return once a connection waits on `listening`, without accepting it."""
+    loop = asyncio.get_running_loop()
+    waiting = loop.create_future()
+    loop.add_reader(listening.fileno(), _settle, waiting)
+    try:
+        await waiting
+    finally:
+        loop.remove_reader(listening.fileno())
+
+
+def _settle(future: asyncio.Future) -> None:
+    if not future.done():
+        future.set_result(None)

@@ -3,11 +3,12 @@ interfaces, stats, config, config test and reload, health, Prometheus metrics, O
 
 from __future__ import annotations
 
+import asyncio
 import socket
 
 import pytest
 
-from api.service import ApiListenError, open_listener
+from api.service import ApiListenError, _first_connection, open_listener
 from tests.unit.api_backend import TOKEN, authorized, make_client
 
 pytestmark = pytest.mark.unit
@@ -53,6 +54,26 @@ def test_non_loopback_listener_needs_a_token_and_bad_addresses_are_explained(tmp
     finally:
         unix.socket.close()
         loopback.socket.close()
+
+
+def test_the_web_stack_waits_for_a_first_connection_and_leaves_it_to_be_accepted(tmp_path):
+    listener = open_listener(f"unix:{tmp_path / 'api.sock'}", None)
+
+    async def scenario() -> bool:
+        waiting = asyncio.ensure_future(_first_connection(listener.socket))
+        await asyncio.sleep(0.05)
+        idle = not waiting.done()
+        with socket.socket(socket.AF_UNIX) as client:
+            client.connect(str(tmp_path / "api.sock"))
+            await asyncio.wait_for(waiting, 5)
+            accepted, _ = listener.socket.accept()
+            accepted.close()
+        return idle
+
+    try:
+        assert asyncio.run(scenario())
+    finally:
+        listener.socket.close()
 
 
 def test_subnets_count_used_and_declined_addresses(server):
