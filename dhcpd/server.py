@@ -59,6 +59,10 @@ RECLAIM_BATCH = 500            # leases expired per step of a sweep, so a mass e
 # Seconds a packet's log lines may wait, so that a busy server writes them in batches: one write per loop turn
 # was one system call and its buffering for every frame at a few thousand frames a second.
 LOG_WRITE_DELAY = 0.02
+# Seconds between the starts of two commits made back to back: under load a commit waits for the rest of this
+# interval and takes every lease decided meanwhile, so that its fixed cost (transaction, log frame, sync) is shared.
+# A commit that follows a quiet moment starts at once.
+COMMIT_INTERVAL = 0.001
 DEFAULT_RATE_LIMIT_MAC = Rate(50, 1.0)
 
 
@@ -94,8 +98,10 @@ class Server:
         self.declines.track(self.engine, self.engine.leases)
         self._stopped = asyncio.Event()
         self._tasks: set[asyncio.Task] = set()
-        self._to_commit: list[tuple[DhcpMessage, Decision, Ingress]] = []   # this loop turn's decisions
+        self._to_commit: list[tuple[DhcpMessage, Decision, Ingress]] = []   # decisions waiting for their commit
         self._in_turn = False   # in `_on_readable`, which commits the turn's leases itself when it ends
+        self._last_commit = -COMMIT_INTERVAL      # time.monotonic() when the last commit started
+        self._commit_timer: asyncio.TimerHandle | None = None
         self.packet_log = PacketLog(self.settings.log_writer)
 
     # -- lifecycle --------------------------------------------------------------------------------
@@ -160,10 +166,10 @@ class Server:
 
     async def drain(self) -> None:
         """Commit and send everything decided so far, and wait for every background step (probes, lookups)."""
-        self._commit_queued()
+        self._commit_now()
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
-            self._commit_queued()
+            self._commit_now()
 
     def reload(self) -> ConfigError | None:
         """Re-read the configuration; on errors keep serving with the old one and return them."""
@@ -334,10 +340,25 @@ class Server:
         return refusal
 
     def _commit_queued(self) -> None:
-        """Commit the leases of every decision of this loop turn in one transaction, then send the replies:
-        in the loop itself when the store can do that without waiting, else through the commit thread."""
+        """Commit the leases decided so far now, or, within COMMIT_INTERVAL of the last commit's start, when that
+        interval ends (with those decided until then)."""
+        if not self._to_commit or self._commit_timer is not None:
+            return
+        wait = self._last_commit + COMMIT_INTERVAL - time.monotonic()
+        if wait > 0:
+            self._commit_timer = asyncio.get_running_loop().call_later(wait, self._commit_now)
+        else:
+            self._commit_now()
+
+    def _commit_now(self) -> None:
+        """Commit the leases of every decision waiting in one transaction, then send the replies: in the loop
+        itself when the store can do that without waiting, else through the commit thread."""
+        if self._commit_timer is not None:
+            self._commit_timer.cancel()
+            self._commit_timer = None
         if not self._to_commit:
             return
+        self._last_commit = time.monotonic()
         batch, self._to_commit = self._to_commit, []
         leases = [lease for _, decision, _ in batch for lease in decision.persist]
         try:
