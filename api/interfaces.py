@@ -24,6 +24,6 @@ async def list_interfaces(server: ServerDep) -> list[InterfaceOut]:
             index=link.index, name=link.name, kind=link.kind, mac=link.mac.hex(":"), up=link.up,
             vlan_id=link.vlan_id, master=master.name if master else None, lower=lower.name if lower else None,
             addresses=[str(address) for address in link.addresses], served=why is None, why_not_served=why,
-            requests=counters.requests, replies=counters.replies, drops=dict(counters.drops),
+            requests=counters.requests, replies=counters.replies, drops=dict(counters.drops or {}),
         ))
     return result

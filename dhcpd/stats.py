@@ -14,11 +14,14 @@ RECEIVED_NAMES = {**MESSAGE_NAMES, None: "BOOTP"}   # a request's message_type: 
 SENT_NAMES = {bytes([kind]): name for kind, name in MESSAGE_NAMES.items()}
 
 
-@dataclass
+@dataclass(slots=True)
 class LinkCounters:
+    """One link's counters; a server with thousands of links keeps thousands, most of which never drop a packet,
+    so `drops` is made at the link's first drop."""
+
     requests: int = 0
     replies: int = 0
-    drops: Counter[str] = field(default_factory=Counter)
+    drops: Counter[str] | None = None
 
 
 @dataclass
@@ -32,4 +35,7 @@ class Stats:
     def drop(self, reason: str, link: str | None = None) -> None:
         self.drops[reason] += 1
         if link is not None:
-            self.links[link].drops[reason] += 1
+            counters = self.links[link]
+            if counters.drops is None:
+                counters.drops = Counter()
+            counters.drops[reason] += 1
