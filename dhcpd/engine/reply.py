@@ -43,6 +43,9 @@ ACK = MessageType.ACK   # read once: in Python 3.11 every MessageType.X read goe
 _TYPE_BYTES = {kind: bytes([kind]) for kind in MessageType}   # bytes([IntEnum]) goes through __index__: 4x slower
 MEMO_LIMIT = 256       # entries per memo that request fields choose
 _SECONDS = struct.Struct("!I")
+# What the shared steps set: siaddr, sname, file and options. A tuple, not a DhcpMessage: a stack keeps one per
+# kind of reply and parameter list, thousands of them on a server with thousands of links.
+SharedPart = tuple[IPv4Address, bytes, bytes, dict[int, bytes]]
 
 
 class ScopeStack:
@@ -77,7 +80,7 @@ class ScopeStack:
         # What the shared steps of a reply made, by (steps, message type, server address, lease time, option 55,
         # subnet): a stack without `if` blocks is shared by every request that gets it, so this is built once,
         # not per reply.
-        self._shared: dict[tuple, DhcpMessage] = {}
+        self._shared: dict[tuple, SharedPart] = {}
         self._lease_times: dict[bytes, int] | None = None   # made when a client first asks for a lease time
 
     def param(self, name: str, default: Any = None) -> Any:
@@ -132,18 +135,19 @@ class ScopeStack:
             found = times[asked] = max(self.param("min-lease-time", 0), min(int.from_bytes(asked, "big"), maximum))
         return found
 
-    def shared_part(self, ctx: ReplyContext, steps: ReplySteps) -> DhcpMessage:
-        """The reply as `steps.shared` make it for `ctx`, remembered per the fields they read; the caller must
-        not change it."""
+    def shared_part(self, ctx: ReplyContext, steps: ReplySteps) -> SharedPart:
+        """What `steps.shared` make of the reply for `ctx`, remembered per the fields they read; the caller must
+        not change its options."""
         key = (steps, ctx.message_type, address_value(ctx.server_ip), ctx.lease_time,
                ctx.request.options.get(OPTION_PARAMETER_REQUEST_LIST), ctx.subnet)
         found = self._shared.get(key)
         if found is None:
             if len(self._shared) >= MEMO_LIMIT:  # option 55 and 51 are the client's choice: bound what it makes us keep
                 self._shared.clear()
-            found = self._shared[key] = DhcpMessage()
+            made = DhcpMessage()
             for step in steps.shared:
-                step(ctx, found)
+                step(ctx, made)
+            found = self._shared[key] = (made.siaddr, made.sname, made.file, made.options)
         return found
 
 
@@ -262,11 +266,11 @@ def build_reply(ctx: ReplyContext, steps: ReplySteps = LEASE_STEPS) -> DhcpMessa
     """The reply: the request's htype, hlen, xid, flags, giaddr and chaddr, ctx.yiaddr, the request's ciaddr in
     an ACK or BOOTREPLY, then what the steps make."""
     request, kind = ctx.request, ctx.message_type
-    shared = ctx.scopes.shared_part(ctx, steps)
+    siaddr, sname, file, options = ctx.scopes.shared_part(ctx, steps)
     ciaddr = request.ciaddr if kind is ACK or kind is None else ZERO
     # positional: a dataclass made with keywords costs twice as much, and this is made for every reply
     reply = DhcpMessage(BOOTREPLY, request.htype, request.hlen, 0, request.xid, 0, request.flags, ciaddr, ctx.yiaddr,
-                        shared.siaddr, request.giaddr, request.chaddr, shared.sname, shared.file, dict(shared.options))
+                        siaddr, request.giaddr, request.chaddr, sname, file, dict(options))
     for step in steps.own:
         step(ctx, reply)
     return reply
