@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from fastapi import APIRouter
 from fastapi.responses import PlainTextResponse
 
@@ -20,7 +22,7 @@ class Exposition:
     def __init__(self) -> None:
         self.lines: list[str] = []
 
-    def family(self, name: str, kind: str, help_text: str, samples: list[tuple[dict[str, str], float]]) -> None:
+    def family(self, name: str, kind: str, help_text: str, samples: Iterable[tuple[dict[str, str], float]]) -> None:
         self.lines += [f"# HELP {name} {help_text}", f"# TYPE {name} {kind}"]
         for labels, value in samples:
             rendered = ",".join(f'{key}="{label(text)}"' for key, text in labels.items())
@@ -51,5 +53,6 @@ async def metrics(admin: AdminDep) -> PlainTextResponse:
         ("dhcpd_subnet_declined", "declined addresses on probation", lambda u: u.declined),
         ("dhcpd_subnet_utilisation", "used / addresses", lambda u: u.utilisation),
     ):
-        out.family(name, "gauge", help_text, [({"subnet": u.subnet.id}, value_of(u)) for u in usage])
+        # a sample per declared subnet: made one at a time, not as a list of thousands for each family
+        out.family(name, "gauge", help_text, (({"subnet": u.subnet.id}, value_of(u)) for u in usage))
     return PlainTextResponse(out.text(), media_type=CONTENT_TYPE)

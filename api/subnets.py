@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 
 from api.deps import AdminDep
+from api.responses import json_array
 from api.schemas import SubnetOut
 from dhcpd.admin import SubnetUsage
 
@@ -19,5 +20,5 @@ def subnet_out(usage: SubnetUsage) -> SubnetOut:
 
 
 @router.get("/subnets", response_model=list[SubnetOut])
-async def list_subnets(admin: AdminDep) -> list[SubnetOut]:
-    return [subnet_out(usage) for usage in await admin.subnet_usage()]
+async def list_subnets(admin: AdminDep) -> Response:
+    return json_array(map(subnet_out, await admin.subnet_usage()))
