@@ -1,11 +1,13 @@
-"""Unit tests of the lease index's client tables: `client_leases` against its definition, after any mix of
-puts, replacements and removals, whatever client ids the leases carry."""
+"""Unit tests of the lease index: its client tables (`client_leases` against its definition, after any mix of
+puts, replacements and removals, whatever client ids the leases carry), its expiry, and its construction from
+many leases at once against putting them one by one."""
 
 import random
 from ipaddress import IPv4Address
 
 import pytest
 
+from dhcpd.config.model import AddressRange, Pool
 from dhcpd.engine.lease_index import LeaseIndex
 from dhcpd.leases.record import Lease, LeaseState
 
@@ -86,3 +88,44 @@ def test_a_renewed_lease_ends_at_its_new_time_only():
 def test_a_mass_expiry_is_reclaimed_in_bounded_steps():
     index = LeaseIndex([], [active(n, 1000.0 + n % 3) for n in range(10)])
     assert [len(index.reclaim(2000.0, limit=4)) for _ in range(4)] == [4, 4, 2, 0]
+
+
+def address(offset: int) -> IPv4Address:
+    return IPv4Address(0x0A000000 + offset)
+
+
+def pools_of(*spans: tuple[int, int]) -> Pool:
+    return Pool(ranges=[AddressRange(address(first), address(last)) for first, last in spans])
+
+
+# A pool of two ranges, one that overlaps another pool's range, two ranges that start at the same address;
+# addresses 50 to 59 are in no pool.
+POOLS = [pools_of((2, 9), (20, 29)), pools_of((10, 19)), pools_of((25, 34)), pools_of((40, 44)), pools_of((40, 49))]
+
+
+def one_by_one(leases: list[Lease]) -> LeaseIndex:
+    """The index that putting each lease in order of end time builds."""
+    index = LeaseIndex(POOLS)
+    for lease in sorted(leases, key=lambda lease: lease.expires):
+        index.put(lease)
+    return index
+
+
+def tables(index: LeaseIndex) -> tuple:
+    """Everything the index holds, in the order it holds it (a set's included)."""
+    def client_table(table: dict) -> dict:
+        return {key: list(linked) if isinstance(linked, set) else linked for key, linked in table.items()}
+    return ([(value, id(lease)) for value, lease in index._by_ip.items()], client_table(index._by_client_id),
+            client_table(index._by_mac), sorted(index._expiries), [list(state.freed) for state in index.pools])
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_an_index_built_on_many_leases_is_the_one_their_puts_build(seed):
+    chance = random.Random(seed)
+    offsets = [chance.randrange(60) for _ in range(40)] if seed % 4 == 0 else chance.sample(range(60), 40)
+    leases = [Lease(address(offset), chance.choice(list(LeaseState)), 0.0,
+                    chance.choice([1000.0, 1000.5, 2000.0, float("inf")]),
+                    mac=chance.choice([None, *MACS]), client_id=chance.choice(CLIENT_IDS)) for offset in offsets]
+    if seed % 2:   # as loaded from the database
+        leases.sort(key=lambda lease: lease.ip)
+    assert tables(LeaseIndex(POOLS, leases)) == tables(one_by_one(leases))
