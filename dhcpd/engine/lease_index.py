@@ -174,11 +174,10 @@ class LeaseIndex:
     def _put_all_addresses(self, leases: list[Lease]) -> None:
         """The address and client tables of `_put_all`."""
         values = list(map(address_value, map(attrgetter("ip"), leases)))
-        ends = list(map(attrgetter("expires"), leases))
-        self._by_ip = dict.fromkeys(_sorted_by(values, ends))
+        self._by_ip = dict.fromkeys(_sorted_by(values, map(attrgetter("expires"), leases)))
         self._by_ip.update(zip(values, leases))
-        _link_all(self._by_client_id, list(map(_client_id_key, leases)), values, ends)
-        _link_all(self._by_mac, list(map(attrgetter("mac"), leases)), values, ends)
+        _link_all(self._by_client_id, list(map(_client_id_key, leases)), values, leases)
+        _link_all(self._by_mac, list(map(attrgetter("mac"), leases)), values, leases)
 
     def _free_all(self, leases: list[Lease]) -> None:
         """The freed addresses of `_put_all`, pool by pool: each span's leases are found by bisection, and each
@@ -312,10 +311,11 @@ def _link(table: dict[bytes, int | set[int]], key: bytes, value: int) -> None:
 
 
 def _link_all(table: dict[bytes, int | set[int]], keys: list[bytes | None], values: list[int],
-              ends: list[float]) -> None:
-    """`_link` of each key but None to its value in order of `ends` (stable), into a table that holds none of
-    the values. Only a key with several values depends on that order: they are linked in list order first, and
-    a key that turns out to have several is linked again in end time order."""
+              leases: list[Lease]) -> None:
+    """`_link` of each key but None to its value, the value of the lease at its position, in order of end time
+    (stable), into a table that holds none of the values. Only a key with several values depends on that
+    order: they are linked in list order first, and a key that turns out to have several is linked again in
+    end time order."""
     repeated = set(compress(keys, map(is_not, map(table.setdefault, keys, values), values)))
     table.pop(None, None)
     repeated.discard(None)
@@ -324,7 +324,7 @@ def _link_all(table: dict[bytes, int | set[int]], keys: list[bytes | None], valu
     positions = [position for position, key in enumerate(keys) if key in repeated]
     for key in repeated:
         del table[key]
-    for position in sorted(positions, key=ends.__getitem__):
+    for position in sorted(positions, key=lambda position: leases[position].expires):
         _link(table, keys[position], values[position])
 
 
@@ -344,8 +344,8 @@ def _between(leases: list[Lease], first: int, last: int) -> list[Lease]:
     return leases[start:bisect_right(leases, last, start, key=_lease_value)]
 
 
-def _sorted_by(items: list, keys: list) -> list:
-    """`items` in the order of `keys` (the key of an item is at its position; equal keys keep their items'
+def _sorted_by(items: list, keys: Iterable) -> list:
+    """`items` in the order of `keys`, the first key the first item's and so on (equal keys keep their items'
     order). sorted() asks for the key of each item once, in list order, and here takes the next of `keys`."""
     return sorted(items, key=partial(next, iter(keys)))
 
