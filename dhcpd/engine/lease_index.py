@@ -14,6 +14,7 @@ their pool cursors at different offsets (`cursor_offset`), so that they do not r
 
 from __future__ import annotations
 
+import gc
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Iterator
 from functools import partial
@@ -110,6 +111,9 @@ class LeaseIndex:
         self._spans = spans
         with paused_collector():   # a million leases at start-up, and no reference cycles among them
             self._put_all(list(leases))
+            # Its tables straight into the oldest generation: the next young collection would walk them all.
+            gc.freeze()
+            gc.unfreeze()
 
     def __len__(self) -> int:
         return len(self._by_ip)

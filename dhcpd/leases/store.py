@@ -27,8 +27,14 @@ from ipaddress import IPv4Address, IPv4Network
 from sqlalchemy import and_, bindparam, delete, literal_column, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 
+from dhcpd.gc_pause import paused_collector
 from dhcpd.leases.bulk import insert_new_leases, lease_rows
-from dhcpd.leases.database import DEFAULT_DB_URL, create_db_engine, upgrade_engine, upgrade_schema
+from dhcpd.leases.database import (
+    DEFAULT_DB_URL,
+    create_db_engine,
+    upgrade_engine,
+    upgrade_schema,
+)
 from dhcpd.leases.models import LEASE_COLUMNS, LEASES, lease_from_tuple, lease_to_row
 from dhcpd.leases.record import Lease, LeaseState
 from dhcpd.leases.reservations import ReservationTable
@@ -126,9 +132,7 @@ class LeaseStore:
     def load_all(self) -> list[Lease]:
         # Millions of new objects and none of them cyclic: the cyclic collector would run hundreds of times
         # for nothing (measured: it doubles the time), so it is paused while they are made.
-        collector_was_enabled = gc.isenabled()
-        gc.disable()
-        try:
+        with paused_collector():
             # Row by row from the driver's cursor: a list of every row first would hold a million tuples
             # beside the leases, and the memory they leave behind stays with the process (measured at 100,000
             # leases: 70 MiB more resident, against 44).
@@ -136,12 +140,14 @@ class LeaseStore:
                 cursor = connection.connection.driver_connection.cursor()
                 try:
                     cursor.execute(self._load_sql)
-                    return [lease_from_tuple(row) for row in cursor]
+                    leases = [lease_from_tuple(row) for row in cursor]
                 finally:
                     cursor.close()
-        finally:
-            if collector_was_enabled:
-                gc.enable()
+            # Straight into the oldest generation: else the next young collections walk all of them twice on
+            # their way there (a million leases: 0.8 s at start-up), finding nothing to free.
+            gc.freeze()
+            gc.unfreeze()
+        return leases
 
     def save(self, leases: Sequence[Lease]) -> None:
         """Insert or replace `leases` by address, all in one transaction; the last of one address wins."""
