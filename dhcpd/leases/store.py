@@ -29,13 +29,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from dhcpd.gc_pause import paused_collector
 from dhcpd.leases.bulk import insert_new_leases, lease_rows
-from dhcpd.leases.database import (
-    DEFAULT_DB_URL,
-    create_db_engine,
-    upgrade_engine,
-    upgrade_schema,
-)
-from dhcpd.leases.models import LEASE_COLUMNS, LEASES, lease_from_tuple, lease_to_row
+from dhcpd.leases.database import DEFAULT_DB_URL, create_db_engine, upgrade_engine, upgrade_schema
+from dhcpd.leases.models import (
+    LEASE_COLUMNS, LEASES, lease_from_tuple, lease_to_row, leases_from_loaded, loaded_lease_columns)
 from dhcpd.leases.record import Lease, LeaseState
 from dhcpd.leases.reservations import ReservationTable
 
@@ -105,7 +101,8 @@ class LeaseStore:
         self._unwaiting_claims: sqlite3.Cursor | None = None   # and its one cursor
         self._checkpoint_to_finish = False   # see `checkpoint`
         self._delete_one = delete(LEASES).where(LEASES.c.ip == bindparam("delete_ip"))
-        self._load_sql = str(select(*LEASE_COLUMNS).compile(dialect=self.engine.dialect))
+        loading = select(*loaded_lease_columns(self.engine.dialect.name))
+        self._load_sql = str(loading.compile(dialect=self.engine.dialect))
 
     def _upsert_statements(self):
         """The unconditional upsert, and the claiming one that writes only where `takeable`."""
@@ -140,7 +137,7 @@ class LeaseStore:
                 cursor = connection.connection.driver_connection.cursor()
                 try:
                     cursor.execute(self._load_sql)
-                    leases = [lease_from_tuple(row) for row in cursor]
+                    leases = leases_from_loaded(cursor)
                 finally:
                     cursor.close()
             # Straight into the oldest generation: else the next young collections walk all of them twice on

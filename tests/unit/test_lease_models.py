@@ -1,4 +1,5 @@
-"""Unit tests of `lease_from_tuple`: the values many leases carry are one object each, whatever the row."""
+"""Unit tests of `lease_from_tuple` and `leases_from_loaded`: the values many leases carry are one object each,
+whatever the row, and a link read as one JSON value is the link stored."""
 
 import pickle
 from ipaddress import IPv4Address
@@ -6,7 +7,8 @@ from ipaddress import IPv4Address
 import pytest
 
 from dhcpd.leases import models
-from dhcpd.leases.models import lease_from_tuple
+from dhcpd.leases.models import lease_from_tuple, leases_from_loaded
+from dhcpd.leases.record import Lease, LeaseState
 
 pytestmark = pytest.mark.unit
 
@@ -19,6 +21,10 @@ def fresh(value):
 def row(ip: int, ifindex: int | None = 1042, vlan: int | None = 142, relay: str | None = "10.9.0.1") -> tuple:
     return (ip, "active", 1.0, 2.0, None, None, None, "10.9.0.0/24", "vl42", fresh(ifindex), fresh(vlan),
             fresh(4000), fresh(relay), None, None)
+
+
+def loaded_row(ip: int, link: str | None = '["10.9.0.0/24","vl42",1042,142,4000,"10.9.0.1"]') -> tuple:
+    return (ip, "active", 1.0, 2.0, None, None, None, None, None, fresh(link))
 
 
 def test_leases_of_one_link_share_its_numbers_and_relay():
@@ -38,3 +44,32 @@ def test_the_shared_values_are_bounded(monkeypatch):
     for n in range(20):
         assert lease_from_tuple(row(n, ifindex=n, relay=f"10.9.1.{n}")).relay == IPv4Address(f"10.9.1.{n}")
     assert len(models._shared_ints) <= 4 + 3 and len(models._shared_relays) <= 4 + 1
+
+
+def test_loaded_leases_of_one_link_share_its_values_with_any_row_of_it():
+    first, second = leases_from_loaded([loaded_row(1), loaded_row(2)])
+    selected = lease_from_tuple(row(3))
+    assert first == lease_from_tuple(row(1))
+    assert all(getattr(first, field) is getattr(second, field) is getattr(selected, field)
+               for field in ("subnet", "interface", "ifindex", "vlan", "inner_vlan", "relay"))
+
+
+def test_each_of_many_links_loads_as_its_own():
+    many = 3 * models._LOADED_LINKS
+    rows = [loaded_row(n, f'["10.9.{n}.0/24","vl{n}",{n},{n},null,null]') for n in range(many)]
+    loaded = leases_from_loaded([*rows, loaded_row(many, link=None)])
+    assert [(lease.subnet, lease.interface, lease.ifindex, lease.vlan) for lease in loaded] == [
+        *((f"10.9.{n}.0/24", f"vl{n}", n, n) for n in range(many)), (None, None, None, None)]
+
+
+def test_a_lease_loaded_without_a_link_has_none():
+    [lease] = leases_from_loaded([loaded_row(4, link=None)])
+    assert (lease.subnet, lease.interface, lease.ifindex, lease.vlan, lease.inner_vlan, lease.relay) == (None,) * 6
+
+
+@pytest.mark.parametrize("interface", ['vl"42', "vl\\42", "vlän42", "vl 42\n", ""])
+@pytest.mark.parametrize("vlan", [None, 0, 4095])
+def test_any_link_is_loaded_as_stored(any_store, interface, vlan):
+    lease = Lease(IPv4Address("10.1.2.3"), LeaseState.ACTIVE, 1.0, 2.0, interface=interface, vlan=vlan)
+    any_store.save([lease])
+    assert any_store.load_all() == [lease]
