@@ -2,10 +2,7 @@
 
 SQLite connections are made durable and concurrent here: WAL journal (readers do not block the writer),
 `synchronous=FULL` (a committed lease survives a power loss), a busy timeout (a second writer waits instead of
-failing with "database is locked"), and a small page cache (a bulk import raises its own), which a connection
-gives back when it returns to the pool: what goes through pooled connections is mostly whole-table reads (every
-lease at start, the API's listings and counts), which the cache does not help, while the event loop's claims
-keep their own connection out of the pool.
+failing with "database is locked"), and a small page cache (a bulk import raises its own).
 The Alembic environment is configured in code (no alembic.ini on disk); its scripts are the `migrations/`
 folder at the root of the source tree, found from this file's path (the package is installed editable).
 Alembic is imported only where a migration runs: the server upgrades its database in a short-lived child
@@ -72,13 +69,7 @@ def create_db_engine(url: str, durability: str = "power-loss") -> Engine:
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url, connect_args={"check_same_thread": False})
     event.listen(engine, "connect", _sqlite_pragmas(durability))
-    event.listen(engine, "checkin", _release_page_cache)
     return engine
-
-
-def _release_page_cache(dbapi_connection, _connection_record) -> None:
-    if dbapi_connection is not None:   # None: the connection was invalidated
-        dbapi_connection.execute("PRAGMA shrink_memory")
 
 
 def alembic_config(url: str) -> Config:
