@@ -21,7 +21,8 @@ from typing import Any
 
 from sqlalchemy import (
     JSON, BigInteger, Double, Index, Integer, LargeBinary, MetaData, SmallInteger, String, Text, and_, case, cast, func,
-    null)
+    null,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from dhcpd.leases.record import Lease, LeaseState

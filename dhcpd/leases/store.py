@@ -31,7 +31,8 @@ from dhcpd.gc_pause import paused_collector
 from dhcpd.leases.bulk import insert_new_leases, lease_rows
 from dhcpd.leases.database import DEFAULT_DB_URL, create_db_engine, upgrade_engine, upgrade_schema
 from dhcpd.leases.models import (
-    LEASE_COLUMNS, LEASES, lease_from_tuple, lease_to_row, leases_from_loaded, loaded_lease_columns)
+    LEASE_COLUMNS, LEASES, lease_from_tuple, lease_to_row, leases_from_loaded, loaded_lease_columns,
+)
 from dhcpd.leases.record import Lease, LeaseState
 from dhcpd.leases.reservations import ReservationTable
 
