@@ -164,8 +164,9 @@ class LeaseIndex:
         times as much; in memory order, the puts cost less than the tables). Only the address table's order and
         the freed addresses' order are end time order, obtained by sorting.
         """
-        if (_ascending(map(attrgetter("expires"), leases))
-                or not _ascending(map(address_value, map(attrgetter("ip"), leases)), strictly=True)):
+        # in this order, a reload's leases (end time order, not address order) are not walked through twice
+        if (not _ascending(map(address_value, map(attrgetter("ip"), leases)), strictly=True)
+                or _ascending(map(attrgetter("expires"), leases))):
             for lease in sorted(leases, key=attrgetter("expires")):
                 self.put(lease)
             return
