@@ -110,7 +110,7 @@ class LeaseIndex:
         self._span_starts = [first for first, _, _ in spans]
         self._spans = spans
         with paused_collector():   # a million leases at start-up, and no reference cycles among them
-            self._put_all(list(leases))
+            self._put_all(leases if isinstance(leases, list) else list(leases))   # read only: no copy
             # Its tables straight into the oldest generation: the next young collection would walk them all.
             gc.freeze()
             gc.unfreeze()
