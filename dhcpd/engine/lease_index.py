@@ -14,7 +14,6 @@ their pool cursors at different offsets (`cursor_offset`), so that they do not r
 
 from __future__ import annotations
 
-import gc
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Iterator
 from functools import partial
@@ -26,7 +25,7 @@ from math import inf as INFINITY
 from operator import attrgetter, is_not, le, lt
 
 from dhcpd.config.model import Pool
-from dhcpd.gc_pause import paused_collector
+from dhcpd.gc_pause import making_long_lived
 from dhcpd.leases.record import Lease, LeaseState
 from dhcpd.wire.addresses import address_value
 
@@ -109,11 +108,8 @@ class LeaseIndex:
         )
         self._span_starts = [first for first, _, _ in spans]
         self._spans = spans
-        with paused_collector():   # a million leases at start-up, and no reference cycles among them
+        with making_long_lived():   # a million leases at start-up, and no reference cycles among them
             self._put_all(leases if isinstance(leases, list) else list(leases))   # read only: no copy
-            # Its tables straight into the oldest generation: the next young collection would walk them all.
-            gc.freeze()
-            gc.unfreeze()
 
     def __len__(self) -> int:
         return len(self._by_ip)
@@ -165,7 +161,7 @@ class LeaseIndex:
         the freed addresses' order are end time order, obtained by sorting.
         """
         # in this order, a reload's leases (end time order, not address order) are not walked through twice
-        if (not _ascending(map(address_value, map(attrgetter("ip"), leases)), strictly=True)
+        if (not _ascending(map(_lease_value, leases), strictly=True)
                 or _ascending(map(attrgetter("expires"), leases))):
             for lease in sorted(leases, key=attrgetter("expires")):
                 self.put(lease)
@@ -180,7 +176,7 @@ class LeaseIndex:
 
     def _put_all_addresses(self, leases: list[Lease]) -> None:
         """The address and client tables of `_put_all`."""
-        values = list(map(address_value, map(attrgetter("ip"), leases)))
+        values = list(map(_lease_value, leases))
         self._by_ip = dict.fromkeys(_sorted_by(values, map(attrgetter("expires"), leases)))
         self._by_ip.update(zip(values, leases))
         _link_all(self._by_client_id, list(map(_client_id_key, leases)), values, leases)
@@ -200,7 +196,7 @@ class LeaseIndex:
             start, previous_last = stop, last
         for state in self.pools:
             chosen = sorted(in_pool.pop(id(state), ()), key=attrgetter("expires"))
-            state.freed.update(zip(map(address_value, map(attrgetter("ip"), chosen)), repeat(None)))
+            state.freed.update(zip(map(_lease_value, chosen), repeat(None)))
 
     def _owned_spans(self) -> Iterator[tuple[int, int, PoolState]]:
         """Each span, with the addresses `pool_of` finds in it: none from the next span's start on."""
@@ -338,7 +334,7 @@ def _ascending(items: Iterable, strictly: bool = False) -> bool:
     return all(map(lt if strictly else le, first, second))
 
 
-# `address_value` of a lease's address as one call into C, for bisections: the slot `address_value` reads.
+# `address_value` of a lease's address as one call into C: the slot `address_value` reads.
 _lease_value = attrgetter("ip._ip")
 
 
