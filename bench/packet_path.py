@@ -10,10 +10,11 @@ By default each frame is decoded and handed to `Server.handle_message`, and a tr
 the replies (no rate limits, no packet log). With `--whole-path` the figure covers everything the running
 server does per packet but the kernel's part: the frames are written, K per event-loop turn (default 1, as at
 a few thousand DORA/s), into a memory file laid out as the kernel's receive ring, which the real `PacketRing`
-maps and reads; the loop (uvloop, as in the server) calls `Server._on_readable` for them (its own epoll wake-up included, with the timers
-of the server's background tasks in the loop), which resolves
-the served link, applies the default rate limits, commits the turn's leases and flushes the packet log (isc's
-lines, written to /dev/null as under `-d`); the real `Transmitter` sends each reply through a socket stand-in
+maps and reads; the loop (uvloop, as in the server) calls `Server._on_readable` for them (its own epoll wake-up
+included, with the timers of the server's background tasks in the loop), which resolves the served link,
+applies the default rate limits and commits the leases decided (at most every COMMIT_INTERVAL when commits come
+back to back, as in the server), and the packet log is written in batches (isc's lines, to /dev/null as under
+`-d`); the real `Transmitter` sends each reply through a socket stand-in
 whose `sendto` goes nowhere. The bench's own work of writing frames into the ring (a copy each) is counted too.
 """
 

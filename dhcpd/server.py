@@ -101,7 +101,7 @@ class Server:
         self._stopped = asyncio.Event()
         self._tasks: set[asyncio.Task] = set()
         self._to_commit: list[tuple[DhcpMessage, Decision, Ingress]] = []   # decisions waiting for their commit
-        self._in_turn = False   # in `_on_readable`, which commits the turn's leases itself when it ends
+        self._in_turn = False   # in `_on_readable`, which asks for the turn's commit itself when it ends
         self._last_commit = -COMMIT_INTERVAL      # time.monotonic() when the last commit started
         self._commit_timer: asyncio.TimerHandle | None = None
         self.packet_log = PacketLog(self.settings.log_writer)
