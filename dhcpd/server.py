@@ -52,7 +52,11 @@ log = logging.getLogger("dhcpd")
 
 DECLINE = MessageType.DECLINE   # read once: in Python 3.11 every MessageType.X read goes through a slow hook
 
-FRAMES_PER_WAKEUP = 256        # bound the work done per readable event so timers and the API keep running
+# Frames handled per readable event before the turn's leases are committed and its replies sent: a backlog
+# (after the disk or the scheduler held the loop up) is worked off in commits of at most this many, so that its
+# first ACKs do not wait for the last frame of it; timers and the API keep running too. At 4,000 DORA/s, five
+# interleaved runs each: ACK p99 7.4 ms median at 256, 4.6 ms at 32; 16 was no better, 8 worse.
+FRAMES_PER_WAKEUP = 32
 RECLAIM_INTERVAL = 5.0         # seconds between sweeps of expired leases
 GIL_SWITCH_INTERVAL = 0.0005  # seconds; see run()
 RECLAIM_BATCH = 500            # leases expired per step of a sweep, so a mass expiry never stalls the loop
