@@ -12,13 +12,16 @@ transaction is queued or running, the event loop commits its turn's leases itsel
 (measured in the server at a fixed rate: one wake-up and one event-loop pass fewer per ACK). When the write
 lock is taken, or a thread transaction is under way (whose leases must reach the database first), the caller
 takes the thread path with `persist`. The copying of SQLite's write-ahead log into the database (a checkpoint)
-is then asked of the worker thread every CHECKPOINT_AFTER rows and commits, so that it never stalls the loop.
+is asked of a thread of its own every CHECKPOINT_AFTER rows and commits, so that it never stalls the loop, and
+at a lower priority than the loop, so that on a busy core it takes the loop's idle time instead of delaying
+packets.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import threading
 from collections.abc import Sequence
 from ipaddress import IPv4Address
@@ -30,8 +33,10 @@ from dhcpd.leases.record import Lease
 log = logging.getLogger("dhcpd")
 
 _Waiter = tuple[Sequence[Lease], asyncio.Future]
-_CHECKPOINT = "checkpoint"   # the worker's order to checkpoint, in the queue of batches
 CHECKPOINT_AFTER = 400       # leases plus commits made in the loop between checkpoints: ~1,000 log pages
+# The checkpoint thread's niceness (Linux gives each thread its own). At 4,000 DORA/s on one core, five
+# interleaved runs each: ACK p99 4.98 → 4.13 ms median, OFFER p99 2.95 → 2.41 ms.
+CHECKPOINT_NICENESS = 19
 
 
 class LeaseClaimer(Protocol):
@@ -53,10 +58,11 @@ class GroupCommitter:
         self._committing: list[_Waiter] = []    # callers of the transaction in progress
         self._submit_scheduled = False
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._batches: SimpleQueue[list[Lease] | str | None] = SimpleQueue()
+        self._batches: SimpleQueue[list[Lease] | None] = SimpleQueue()
         self._written_since_checkpoint = 0
-        self._checkpoint_queued = False
+        self._checkpoint_wanted = threading.Event()
         self._worker: threading.Thread | None = None
+        self._checkpointer: threading.Thread | None = None
         self._drained: asyncio.Future[None] | None = None
         self._stopping = False
         self.transactions = 0       # batches committed or attempted, for statistics
@@ -68,6 +74,8 @@ class GroupCommitter:
         self._loop = asyncio.get_running_loop()
         self._worker = threading.Thread(target=self._commit_batches, name="lease-commit", daemon=True)
         self._worker.start()
+        self._checkpointer = threading.Thread(target=self._checkpoint_when_asked, name="lease-checkpoint", daemon=True)
+        self._checkpointer.start()
 
     async def stop(self) -> None:
         """Commit what is pending, then stop; later `persist` calls raise RuntimeError."""
@@ -80,6 +88,9 @@ class GroupCommitter:
         self._batches.put(None)
         self._worker.join()
         self._worker = None
+        self._checkpoint_wanted.set()   # with no worker left, the checkpointer returns
+        self._checkpointer.join()
+        self._checkpointer = None
 
     async def persist(self, leases: Sequence[Lease]) -> frozenset[IPv4Address]:
         """Return once `leases` are committed durably, with the addresses among them that were lost to
@@ -108,10 +119,9 @@ class GroupCommitter:
             return None
         self.transactions += 1
         self._written_since_checkpoint += 1 + len(leases)
-        if self._written_since_checkpoint >= CHECKPOINT_AFTER and not self._checkpoint_queued:
+        if self._written_since_checkpoint >= CHECKPOINT_AFTER:
             self._written_since_checkpoint = 0
-            self._checkpoint_queued = True
-            self._batches.put(_CHECKPOINT)
+            self._checkpoint_wanted.set()
         return frozenset(lost)
 
     def _submit(self) -> None:
@@ -123,21 +133,24 @@ class GroupCommitter:
     def _commit_batches(self) -> None:
         """The worker thread: claim each batch, and give the outcome (lost addresses or error) to the loop."""
         while (leases := self._batches.get()) is not None:
-            if leases is _CHECKPOINT:
-                self._checkpoint()
-                continue
             try:
                 outcome: set[IPv4Address] | Exception = self._store.claim(leases)
             except Exception as error:  # every waiter learns of the failure; the committer carries on
                 outcome = error
             self._loop.call_soon_threadsafe(self._committed, outcome)
 
-    def _checkpoint(self) -> None:
-        try:
-            self._store.checkpoint()
-        except Exception as error:   # the log keeps growing until a later checkpoint works; nothing is lost
-            log.warning("lease database checkpoint failed: %s", error)
-        self._checkpoint_queued = False
+    def _checkpoint_when_asked(self) -> None:
+        """The checkpoint thread."""
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), CHECKPOINT_NICENESS)
+        while True:
+            self._checkpoint_wanted.wait()
+            self._checkpoint_wanted.clear()
+            if self._worker is None:
+                return
+            try:
+                self._store.checkpoint()
+            except Exception as error:   # the log keeps growing until a later checkpoint works; nothing is lost
+                log.warning("lease database checkpoint failed: %s", error)
 
     def _committed(self, outcome: set[IPv4Address] | Exception) -> None:
         """On the loop: each caller of the finished transaction gets its lost addresses, or the error."""

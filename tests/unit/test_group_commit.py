@@ -11,7 +11,7 @@ from ipaddress import IPv4Address
 import pytest
 from sqlalchemy import event
 
-from dhcpd.leases.group_commit import GroupCommitter
+from dhcpd.leases.group_commit import CHECKPOINT_NICENESS, GroupCommitter
 from dhcpd.leases.record import Lease, LeaseState
 
 pytestmark = pytest.mark.unit
@@ -247,3 +247,15 @@ def test_the_write_ahead_log_stays_small_while_the_loop_commits_one_lease_at_a_t
     # Each one-lease commit appends about ten 4 KiB pages: without checkpoints the log would pass 100 MiB.
     assert largest < 16 << 20, largest
     assert len(store.load_all()) == 3000
+
+
+def test_the_checkpoint_thread_runs_at_the_checkpoint_niceness():
+    async def scenario():
+        committer = GroupCommitter(GatedStore())
+        committer.start()
+        checkpointer = committer._checkpointer.native_id
+        await until(lambda: os.getpriority(os.PRIO_PROCESS, checkpointer) == CHECKPOINT_NICENESS)
+        await committer.stop()
+
+    asyncio.run(asyncio.wait_for(scenario(), 5))
+    assert CHECKPOINT_NICENESS > 0
