@@ -21,6 +21,8 @@ import stat
 from dataclasses import dataclass
 from ipaddress import ip_address
 
+from api.heap import share_one_arena
+
 DEFAULT_API = "127.0.0.1:8067"
 UNIX_PREFIX = "unix:"
 UNIX_SOCKET_MODE = 0o600
@@ -88,6 +90,7 @@ async def serve_api(server, listener: ApiListener, token: str | None) -> None:
     """Serve the API for `server` on `listener` until cancelled (pass with functools.partial to Server.run)."""
     try:
         await _first_connection(listener.socket)
+        share_one_arena()
         web = await asyncio.to_thread(importlib.import_module, "api.web")
         await web.serve(server, listener.socket, token, reads_need_token=not listener.loopback)
     finally:

@@ -15,6 +15,7 @@ import uvicorn
 
 from api.app import create_app
 from api.auth import ApiAuth
+from api.heap import TrimmedAfterRequests
 from dhcpd.admin import Admin
 
 
@@ -29,7 +30,7 @@ class LoopUvicorn(uvicorn.Server):
 async def serve(server, listening: socket.socket, token: str | None, reads_need_token: bool) -> None:
     """Serve the API for `server` on the listening socket until cancelled."""
     app = create_app(Admin(server), ApiAuth(token, reads_need_token=reads_need_token))
-    web = LoopUvicorn(uvicorn.Config(app, lifespan="off", log_level="warning", access_log=False))
+    web = LoopUvicorn(uvicorn.Config(TrimmedAfterRequests(app), lifespan="off", log_level="warning", access_log=False))
     serving = asyncio.ensure_future(web.serve(sockets=[listening]))
     try:
         await asyncio.shield(serving)
