@@ -31,8 +31,3 @@ def test_the_heap_is_trimmed_once_after_the_last_request_of_a_burst(monkeypatch)
     asyncio.run(scenario())
     assert served == ["/a", "/b", "/c"]
     assert trims == [3]
-
-
-def test_the_heap_calls_are_harmless_here():
-    heap.share_one_arena()
-    heap.give_back_free_pages()

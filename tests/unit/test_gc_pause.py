@@ -49,3 +49,15 @@ def test_the_serving_loop_freezes_every_interval_and_fully_collects_now_and_then
 
     asyncio.run(scenario())
     assert calls[:4] == ["young", "young", "full", "young"]
+
+
+def test_settling_gives_the_c_heaps_free_pages_back(monkeypatch):
+    trims = []
+    thresholds = gc.get_threshold()
+    monkeypatch.setattr(gc_pause, "give_back_free_pages", lambda: trims.append("trim"))
+    try:
+        settle_for_serving()
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*thresholds)
+    assert trims == ["trim"]
