@@ -141,7 +141,10 @@ class GroupCommitter:
 
     def _checkpoint_when_asked(self) -> None:
         """The checkpoint thread."""
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), CHECKPOINT_NICENESS)
+        try:
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), CHECKPOINT_NICENESS)
+        except OSError as error:   # checkpoints still run, at the loop's priority
+            log.warning("checkpoint thread left at normal priority: %s", error)
         while True:
             self._checkpoint_wanted.wait()
             self._checkpoint_wanted.clear()
