@@ -29,7 +29,7 @@ from dhcpd.engine.reply import BOOTP_STEPS, FIXED_BOOTP_STEPS, NAK_STEPS, ReplyC
 from dhcpd.engine.reverse_names import ResolveFirst, ReverseNames
 from dhcpd.engine.types import Decision, Destination, DestinationKind, Ingress
 from dhcpd.leases.record import Lease, LeaseState
-from dhcpd.wire.addresses import address_text, address_value, shared_address
+from dhcpd.wire.addresses import address_text, address_value, from_bytes, shared_address
 from dhcpd.wire.codec import MalformedPacket, option82_suboptions
 from dhcpd.wire.message import BOOTREQUEST, MESSAGE_TYPES, ZERO, DhcpMessage, MessageType
 
@@ -279,7 +279,7 @@ class Engine:
             return None
         wanted = request.message.options.get(OPTION_REQUESTED_ADDRESS)
         if wanted is not None and len(wanted) == 4:
-            address = shared_address(int.from_bytes(wanted, "big"))
+            address = shared_address(from_bytes(wanted, "big"))
             if self._allowed(request, address) and self.leases.is_free(address_value(address), now):
                 return address
         for subnet in request.segment.subnets:
@@ -343,9 +343,9 @@ class Engine:
         message = request.message
         chosen_server = message.options.get(OPTION_SERVER_ID)
         wanted = message.options.get(OPTION_REQUESTED_ADDRESS)
-        requested = shared_address(int.from_bytes(wanted, "big")) if wanted is not None and len(wanted) == 4 else None
+        requested = shared_address(from_bytes(wanted, "big")) if wanted is not None and len(wanted) == 4 else None
         address = requested or (message.ciaddr if message.ciaddr != ZERO else None)
-        server_id = (shared_address(int.from_bytes(chosen_server, "big"))
+        server_id = (shared_address(from_bytes(chosen_server, "big"))
                      if chosen_server is not None and len(chosen_server) == 4 else None)
         shown = f"DHCPREQUEST for {address_text(address_value(address)) if address is not None else None}" + (
             f" ({address_text(address_value(server_id))})" if server_id is not None else "")

@@ -23,7 +23,7 @@ from __future__ import annotations
 from functools import lru_cache
 from struct import Struct
 
-from dhcpd.wire.addresses import address_value, shared_address
+from dhcpd.wire.addresses import address_value, from_bytes, shared_address
 from dhcpd.wire.message import DhcpMessage
 
 MAGIC_COOKIE = b"\x63\x82\x53\x63"
@@ -184,7 +184,7 @@ def reply_size_limit(request: DhcpMessage) -> int:
     value = request.options.get(OPTION_MAX_MESSAGE_SIZE)
     if value is None or len(value) != 2:
         return MIN_MESSAGE_SIZE
-    return max(MIN_MESSAGE_SIZE, int.from_bytes(value, "big") - IP_UDP_HEADER_SIZE)
+    return max(MIN_MESSAGE_SIZE, from_bytes(value, "big") - IP_UDP_HEADER_SIZE)
 
 
 def _option_bytes(code: int, value: bytes) -> bytes:

@@ -15,7 +15,7 @@ import struct
 from dataclasses import dataclass
 from ipaddress import IPv4Address
 
-from dhcpd.wire.addresses import address_value, shared_address
+from dhcpd.wire.addresses import address_value, from_bytes, shared_address
 
 ETHERTYPE_IPV4 = 0x0800
 TPID_8021Q = 0x8100
@@ -29,6 +29,8 @@ _TAG = struct.Struct("!HH")
 _IPV4 = struct.Struct("!BBHHHBBHII")     # addresses as integers
 _UDP = struct.Struct("!HHHH")
 _IPV4_UDP = struct.Struct(_IPV4.format + _UDP.format[1:])
+# The sizes as plain ints: `Struct.size` is a descriptor that the interpreter looks up anew at every read.
+_ETHERNET_SIZE, _TAG_SIZE, _IPV4_SIZE, _UDP_SIZE = _ETHERNET.size, _TAG.size, _IPV4.size, _UDP.size
 _VLAN_ID_MASK = 0x0FFF
 _FRAGMENT_MASK = 0x3FFF          # MF flag and fragment offset
 _FOLD = 0xFFFF                   # ones'-complement sums are taken modulo this
@@ -56,43 +58,43 @@ class Frame:
 
 def _vlan_tags(data: bytes, ethertype: int) -> tuple[tuple[int, ...], int, int]:
     """The VLAN ids of the tags after the MAC addresses (outer first), the ethertype after them and its end."""
-    offset = _ETHERNET.size
+    offset = _ETHERNET_SIZE
     vlans: list[int] = []
     while ethertype == TPID_8021Q or ethertype == TPID_8021AD:
         if len(vlans) == MAX_TAGS:
             raise BadFrame("too-many-tags")
-        if len(data) < offset + _TAG.size:
+        if len(data) < offset + _TAG_SIZE:
             raise BadFrame("short", "vlan tag")
         tci, ethertype = _TAG.unpack_from(data, offset)
         vlans.append(tci & _VLAN_ID_MASK)
-        offset += _TAG.size
+        offset += _TAG_SIZE
     return tuple(vlans), ethertype, offset
 
 
 def decode_frame(data: bytes) -> Frame:
     """Parse a frame as delivered by an AF_PACKET socket (starting at the Ethernet header)."""
-    if len(data) < _ETHERNET.size:
+    if len(data) < _ETHERNET_SIZE:
         raise BadFrame("short", "ethernet header")
     dst_mac, src_mac, ethertype = _ETHERNET.unpack_from(data)
     if ethertype == TPID_8021Q or ethertype == TPID_8021AD:
         vlans, ethertype, offset = _vlan_tags(data, ethertype)
     else:
-        vlans, offset = (), _ETHERNET.size
+        vlans, offset = (), _ETHERNET_SIZE
     if ethertype != ETHERTYPE_IPV4:
         raise BadFrame("not-ipv4", f"ethertype 0x{ethertype:04x}")
 
-    if len(data) < offset + _IPV4.size:
+    if len(data) < offset + _IPV4_SIZE:
         raise BadFrame("short", "ipv4 header")
     (version_ihl, _tos, total_length, _ident, fragment, _ttl, protocol, _checksum,
      src_ip, dst_ip) = _IPV4.unpack_from(data, offset)
     if version_ihl >> 4 != 4:
         raise BadFrame("not-ipv4", f"ip version {version_ihl >> 4}")
     header_length = (version_ihl & 0x0F) * 4
-    if header_length < _IPV4.size:
+    if header_length < _IPV4_SIZE:
         raise BadFrame("bad-ip-header-length", str(header_length))
     if total_length < header_length or offset + total_length > len(data):
         raise BadFrame("bad-ip-length", f"total length {total_length}")
-    if int.from_bytes(data[offset:offset + header_length], "big") % _FOLD:
+    if from_bytes(data[offset:offset + header_length], "big") % _FOLD:
         raise BadFrame("bad-ip-checksum")
     if fragment & _FRAGMENT_MASK:
         raise BadFrame("fragment")
@@ -101,17 +103,17 @@ def decode_frame(data: bytes) -> Frame:
 
     udp_offset = offset + header_length
     ip_end = offset + total_length
-    if ip_end - udp_offset < _UDP.size:
+    if ip_end - udp_offset < _UDP_SIZE:
         raise BadFrame("short", "udp header")
     src_port, dst_port, udp_length, udp_checksum = _UDP.unpack_from(data, udp_offset)
-    if udp_length < _UDP.size or udp_offset + udp_length > ip_end:
+    if udp_length < _UDP_SIZE or udp_offset + udp_length > ip_end:
         raise BadFrame("bad-udp-length", str(udp_length))
     udp_end = udp_offset + udp_length
     if udp_checksum and (src_ip + dst_ip + IPPROTO_UDP + udp_length
-                         + (int.from_bytes(data[udp_offset:udp_end], "big") << 8 * (udp_length & 1))) % _FOLD:
+                         + (from_bytes(data[udp_offset:udp_end], "big") << 8 * (udp_length & 1))) % _FOLD:
         raise BadFrame("bad-udp-checksum")
     return Frame(src_mac, dst_mac, vlans, shared_address(src_ip), shared_address(dst_ip), src_port, dst_port,
-                 data[udp_offset + _UDP.size:udp_end])
+                 data[udp_offset + _UDP_SIZE:udp_end])
 
 
 def build_frame(
@@ -135,12 +137,12 @@ def build_frame(
         raise ValueError(f"at most {MAX_TAGS} VLAN tags, got {len(vlans)}")
     source = address_value(src_ip)
     destination = address_value(dst_ip)
-    udp_length = _UDP.size + len(payload)
+    udp_length = _UDP_SIZE + len(payload)
     # Both sums leave the checksum field out (it is zero); 0xffff - residue is its ones' complement.
     # A UDP checksum of 0 means "none", so its all-ones form 0xffff is sent instead (RFC 768).
     udp_residue = (source + destination + IPPROTO_UDP + udp_length + src_port + dst_port + udp_length
-                   + (int.from_bytes(payload, "big") << 8 * (len(payload) & 1))) % _FOLD
-    total_length = _IPV4.size + udp_length
+                   + (from_bytes(payload, "big") << 8 * (len(payload) & 1))) % _FOLD
+    total_length = _IPV4_SIZE + udp_length
     ip_residue = (0x4500 + total_length + (DEFAULT_TTL << 8 | IPPROTO_UDP) + source + destination) % _FOLD
     ip_udp_header = _IPV4_UDP.pack(0x45, 0, total_length, 0, 0, DEFAULT_TTL, IPPROTO_UDP,
                                    0xFFFF - ip_residue if ip_residue else 0, source, destination,
