@@ -24,7 +24,7 @@ from functools import lru_cache
 from struct import Struct
 
 from dhcpd.wire.addresses import address_value, from_bytes, shared_address
-from dhcpd.wire.message import DhcpMessage
+from dhcpd.wire.message import ZERO, DhcpMessage
 
 MAGIC_COOKIE = b"\x63\x82\x53\x63"
 FIXED_HEADER_SIZE = 236
@@ -135,10 +135,11 @@ def decode(payload: bytes) -> DhcpMessage:
         xid,
         secs,
         flags,
-        shared_address(ciaddr),
-        shared_address(yiaddr),
-        shared_address(siaddr),
-        shared_address(giaddr),
+        # mostly 0.0.0.0 (all but giaddr in a relayed request): a test costs a tenth of a cache hit
+        shared_address(ciaddr) if ciaddr else ZERO,
+        shared_address(yiaddr) if yiaddr else ZERO,
+        shared_address(siaddr) if siaddr else ZERO,
+        shared_address(giaddr) if giaddr else ZERO,
         payload[CHADDR_OFFSET : CHADDR_OFFSET + hlen],
         sname,
         file,
