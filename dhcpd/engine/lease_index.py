@@ -27,7 +27,7 @@ from operator import attrgetter, is_not, le, lt
 from dhcpd.config.model import Pool
 from dhcpd.gc_pause import making_long_lived
 from dhcpd.leases.record import Lease, LeaseState
-from dhcpd.wire.addresses import address_value
+from dhcpd.wire.addresses import address_value, shared_address
 
 # States whose address may be given to a new client.
 REUSABLE = frozenset({LeaseState.FREE, LeaseState.BACKUP, LeaseState.RELEASED, LeaseState.EXPIRED})
@@ -239,7 +239,7 @@ class LeaseIndex:
         while found is None and self._expiries and self._expiries[0] < _due_entries(now):
             self.reclaim(now, limit=RECLAIM_STEP)
             found = state.take(available)
-        return IPv4Address(found) if found is not None else None
+        return shared_address(found) if found is not None else None   # the REQUEST for it finds the same object
 
     def is_free(self, ip: IPv4Address | int, now: float) -> bool:
         lease = self._by_ip.get(int(ip))
