@@ -42,10 +42,42 @@ MAX_LEASE_TIME = 86400
 ACK = MessageType.ACK   # read once: in Python 3.11 every MessageType.X read goes through a slow hook
 _TYPE_BYTES = {kind: bytes([kind]) for kind in MessageType}   # bytes([IntEnum]) goes through __index__: 4x slower
 MEMO_LIMIT = 256       # entries per memo that request fields choose
+# Shared parts remembered by all stacks together: about 500 bytes each with a handful of options (tracemalloc),
+# so at most ~8 MiB. Bounded per stack only, a campus whose 4,000 links each see a dozen kinds of client
+# (parameter request lists) would keep about 100,000 (an OFFER's and an ACK's per list and link), ~50 MiB.
+SHARED_PARTS_LIMIT = 16_384
 _SECONDS = struct.Struct("!I")
 # What the shared steps set: siaddr, sname, file and options. A tuple, not a DhcpMessage: a stack keeps one per
 # kind of reply and parameter list, thousands of them on a server with thousands of links.
 SharedPart = tuple[IPv4Address, bytes, bytes, dict[int, bytes]]
+
+
+class _SharedPartsBudget:
+    """The count of shared parts that every stack's memo holds; past SHARED_PARTS_LIMIT every memo is emptied
+    (they fill again as requests come), so memory stays bounded however many stacks and lists there are."""
+
+    def __init__(self) -> None:
+        self.memos: list[dict[tuple, SharedPart]] = []   # every memo that holds entries
+        self.entries = 0
+
+    def admit(self, memo: dict[tuple, SharedPart]) -> None:
+        """Make room for one entry in `memo` (which the caller then adds)."""
+        listed = bool(memo)   # a memo is listed when it gets its first entry
+        if self.entries >= SHARED_PARTS_LIMIT:
+            for full in self.memos:
+                full.clear()
+            self.memos.clear()
+            self.entries = 0
+            listed = False
+        elif len(memo) >= MEMO_LIMIT:  # option 55 and 51 are the client's choice: bound what one stack keeps
+            self.entries -= len(memo)
+            memo.clear()
+        if not listed:
+            self.memos.append(memo)
+        self.entries += 1
+
+
+_shared_parts_budget = _SharedPartsBudget()
 
 
 class ScopeStack:
@@ -142,8 +174,7 @@ class ScopeStack:
                ctx.request.options.get(OPTION_PARAMETER_REQUEST_LIST), ctx.subnet)
         found = self._shared.get(key)
         if found is None:
-            if len(self._shared) >= MEMO_LIMIT:  # option 55 and 51 are the client's choice: bound what it makes us keep
-                self._shared.clear()
+            _shared_parts_budget.admit(self._shared)
             made = DhcpMessage()
             for step in steps.shared:
                 step(ctx, made)
