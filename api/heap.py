@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 
-from dhcpd.gc_pause import give_back_free_pages
+from dhcpd.c_heap import give_back_free_pages
 
 TRIM_DELAY = 1.0   # seconds after the last request before the free pages are given back
 

@@ -21,7 +21,7 @@ import stat
 from dataclasses import dataclass
 from ipaddress import ip_address
 
-from dhcpd.gc_pause import share_one_arena
+from dhcpd.c_heap import share_one_arena
 
 DEFAULT_API = "127.0.0.1:8067"
 UNIX_PREFIX = "unix:"

@@ -14,24 +14,18 @@ and freezing the rest cost 9 ms a second at 3,000-6,000 DORA/s and never found g
 no reference cycles), so every half second what was made since is frozen without a collection, which costs
 nothing. A cycle that does become garbage meanwhile (an API request's objects, say) is freed by the full
 collection every hour (about a second with a million leases, 60 ms with 100,000) or at the next reload.
-
-The C heap (glibc malloc) settles too: malloc keeps the pages of what start-up freed (the lease database's page
-cache among them) and each settle gives them back (`malloc_trim`, about a millisecond; 2 MiB at 4,000 links and
-100,000 leases). Elsewhere than glibc the C heap is left as it is.
+Each settle also gives the C heap's free pages back (dhcpd/c_heap.py).
 """
 
 from __future__ import annotations
 
 import asyncio
-import ctypes
 import gc
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-M_ARENA_MAX = -8   # mallopt parameter: the most arenas malloc makes
-_libc = ctypes.CDLL(None)   # the symbols the process has loaded, the C library's among them
-_GLIBC = hasattr(_libc, "malloc_trim") and hasattr(_libc, "mallopt")
+from dhcpd.c_heap import give_back_free_pages
 
 
 @contextmanager
@@ -74,19 +68,6 @@ def settle_for_serving(collect_first: bool = False) -> None:
     gc.freeze()
     gc.set_threshold(*SERVING_THRESHOLDS)
     give_back_free_pages()
-
-
-def give_back_free_pages() -> None:
-    """The C heap's free pages go back to the system."""
-    if _GLIBC:
-        _libc.malloc_trim(0)
-
-
-def share_one_arena() -> None:
-    """Threads that malloc from now on use the C heap's arenas that exist instead of each making its own, which
-    would keep its free memory apart."""
-    if _GLIBC:
-        _libc.mallopt(M_ARENA_MAX, 1)
 
 
 async def settle_while_serving(clock=time.monotonic) -> None:
