@@ -342,6 +342,7 @@ class Admin:
         with self.store.engine.connect() as connection:
             for subnet, state, count in connection.execute(statement):
                 counts.setdefault(subnet, {})[state] = count
+            self.store.release_page_cache(connection)   # the count read the whole table
         return counts
 
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from importlib import import_module
 from ipaddress import IPv4Address, IPv4Network
 
-from sqlalchemy import and_, bindparam, delete, literal_column, or_, select
+from sqlalchemy import Connection, and_, bindparam, delete, literal_column, or_, select
 from sqlalchemy.dialects import sqlite
 
 from dhcpd.gc_pause import making_long_lived
@@ -141,11 +141,16 @@ class LeaseStore:
                 try:
                     cursor.execute(self._load_sql)
                     leases = leases_from_loaded(cursor)
-                    if not self.shared:   # its page cache holds the table's last pages, read once: 2 MiB freed
-                        cursor.execute("PRAGMA shrink_memory")
                 finally:
                     cursor.close()
+                self.release_page_cache(connection)
         return leases
+
+    def release_page_cache(self, connection: Connection) -> None:
+        """Empty an SQLite connection's page cache after a read of many rows (the whole table, or a walk of it
+        for a filter): the pages it holds were read once and would stay, up to 2 MiB per pooled connection."""
+        if not self.shared:
+            connection.exec_driver_sql("PRAGMA shrink_memory")
 
     def save(self, leases: Sequence[Lease]) -> None:
         """Insert or replace `leases` by address, all in one transaction; the last of one address wins."""
@@ -264,7 +269,9 @@ class LeaseStore:
         repeats a lease, and a lease that exists for the whole walk is on exactly one page.
         """
         with self.engine.connect() as connection:
-            return [lease_from_tuple(row) for row in connection.execute(self.page_statement(after_ip, limit, filters))]
+            leases = [lease_from_tuple(row) for row in connection.execute(self.page_statement(after_ip, limit, filters))]
+            self.release_page_cache(connection)
+        return leases
 
     @staticmethod
     def page_statement(after_ip: IPv4Address | None, limit: int, filters: LeaseFilter):

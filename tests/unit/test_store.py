@@ -1,5 +1,7 @@
 """Unit tests of the lease store on a temporary SQLite file: round trip, upsert, delete, paging, reservations."""
 
+import ctypes
+import sqlite3
 from dataclasses import replace
 from ipaddress import IPv4Address, IPv4Network
 
@@ -121,6 +123,25 @@ def test_paging_over_ten_thousand_leases_has_no_repeats_or_gaps(store, filters):
     expected = [lease for lease in population if matches(lease, filters)]
     assert expected
     assert walk(store, filters, limit=333) == expected
+
+
+def sqlite_memory_used() -> int:
+    """Bytes the SQLite library of this process holds (its page caches among them)."""
+    try:
+        library = ctypes.CDLL("libsqlite3.so.0")
+    except OSError:
+        pytest.skip("no shared SQLite library to ask")
+    library.sqlite3_libversion.restype = ctypes.c_char_p
+    if library.sqlite3_libversion().decode() != sqlite3.sqlite_version:
+        pytest.skip("the sqlite3 module has a SQLite of its own")
+    library.sqlite3_memory_used.restype = ctypes.c_int64
+    return library.sqlite3_memory_used()
+
+
+def test_a_walk_of_the_whole_table_for_a_filter_keeps_no_pages_cached(store):
+    store.save([numbered_lease(n) for n in range(20_000)])   # its connection's page cache fills: 2 MiB
+    assert store.page(None, 100, LeaseFilter(hostname="nobody")) == []
+    assert sqlite_memory_used() < 512 * 1024
 
 
 def matches(lease: Lease, filters: LeaseFilter) -> bool:
