@@ -8,6 +8,9 @@ This module stays light: FastAPI, pydantic and uvicorn (about 22 MiB resident) a
 connection to the API arrives, in a worker thread, so a server whose API is never called never holds them and
 they never delay a DHCP reply (the import takes about 1 s on the host, far more in a slow VM). That first
 connection waits in the listening socket's backlog meanwhile.
+
+FastAPI looks for pydantic v1 models (which it refuses) among every route's types, importing pydantic.v1 to do so
+(1.5 MiB resident); the API has none, so that import is refused, and FastAPI takes the ImportError for "none".
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import importlib
 import os
 import socket
 import stat
+import sys
 from dataclasses import dataclass
 from ipaddress import ip_address
 
@@ -91,13 +95,18 @@ async def serve_api(server, listener: ApiListener, token: str | None) -> None:
     try:
         await _first_connection(listener.socket)
         share_one_arena()   # else the import's thread keeps a malloc arena of its own, 9 MiB of which 3 free
-        web = await asyncio.to_thread(importlib.import_module, "api.web")
+        web = await asyncio.to_thread(_import_web_stack)
         await web.serve(server, listener.socket, token, reads_need_token=not listener.loopback)
     finally:
         listener.socket.close()
         if listener.path is not None:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(listener.path)
+
+
+def _import_web_stack():
+    sys.modules.setdefault("pydantic.v1", None)   # None: importing it raises ImportError
+    return importlib.import_module("api.web")
 
 
 async def _first_connection(listening: socket.socket) -> None:
