@@ -4,7 +4,7 @@ bad address fails at once, and uvicorn run inside the DHCP server's own event lo
 uvicorn's `serve()` would take over SIGINT and SIGTERM; here the DHCP server owns them (it commits pending
 leases before stopping) and stops the API by cancelling its task (api/web.py).
 
-This module stays light: FastAPI, pydantic and uvicorn (about 22 MiB resident) are imported only when the first
+This module stays light: FastAPI, pydantic and uvicorn (about 19 MiB resident) are imported only when the first
 connection to the API arrives, in a worker thread, so a server whose API is never called never holds them and
 they never delay a DHCP reply (the import takes about 1 s on the host, far more in a slow VM). That first
 connection waits in the listening socket's backlog meanwhile.
