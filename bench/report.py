@@ -13,7 +13,8 @@ COLUMNS = [
     ("offer_p50_ms", "OFFER p50 ms"), ("offer_p99_ms", "OFFER p99 ms"),
     ("ack_p50_ms", "ACK p50 ms"), ("ack_p99_ms", "ACK p99 ms"),
     ("half_offer_p99_ms", "OFFER p99 at ½ ms"), ("half_ack_p99_ms", "ACK p99 at ½ ms"),
-    ("cpu_us_per_dora", "CPU µs/DORA"), ("start_rss_mib", "RSS at start MiB"), ("peak_rss_mib", "VmHWM MiB"), ("open_fds", "fds"),
+    ("cpu_us_per_dora", "CPU µs/DORA"), ("start_rss_mib", "RSS at start MiB"), ("peak_rss_mib", "VmHWM MiB"),
+    ("api_rss_mib", "RSS after API MiB"), ("open_fds", "fds"),
     ("packet_sockets", "pkt socks"), ("startup_seconds", "start s"), ("note", "note"),
 ]
 RATIO_FIELDS = ["dora_per_second", "cpu_us_per_dora", "start_rss_mib", "peak_rss_mib", "startup_seconds"]
@@ -38,6 +39,7 @@ class Row:
     cpu_us_per_dora: float | None = None
     start_rss_mib: float | None = None
     peak_rss_mib: float | None = None
+    api_rss_mib: float | None = None
     open_fds: float | None = None
     packet_sockets: float | None = None
     startup_seconds: float | None = None
@@ -68,6 +70,7 @@ def summarize(outcomes: list[RunOutcome]) -> Row:
     row.cpu_us_per_dora = _median(step.cpu_microseconds_per_dora for step in loaded)
     row.start_rss_mib = _median(o.start_rss_kib / 1024 if o.start_rss_kib else None for o in started)
     row.peak_rss_mib = _median(o.peak_rss_kib / 1024 if o.peak_rss_kib else None for o in started)
+    row.api_rss_mib = _median(o.api_rss_kib / 1024 if o.api_rss_kib else None for o in started)
     row.open_fds = _median(outcome.open_fds for outcome in started)
     row.packet_sockets = _median(outcome.packet_sockets for outcome in started)
     row.startup_seconds = _median(outcome.startup_seconds for outcome in started)

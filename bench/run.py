@@ -24,6 +24,8 @@ STOP_GRACE_SECONDS = 40
 STARTUP_BASE_SECONDS = 15
 STARTUP_SECONDS_PER_LINK = 0.03
 STARTUP_SECONDS_PER_LEASE = 0.00002
+API_TIMEOUT_SECONDS = 120
+API_SETTLE_SECONDS = 2      # the server gives memory back a second after a burst of API requests
 SETTLE_WINDOW_SECONDS = 0.25
 SETTLE_LIMIT_SECONDS = 15
 IDLE_CPU_SHARE = 0.05
@@ -54,6 +56,7 @@ class RunOutcome:
     half_rate: Step | None = None      # a step at half the best rate, for latency below saturation
     start_rss_kib: int | None = None   # resident once started and idle, holding only `leases`
     peak_rss_kib: int | None = None    # the peak over the whole run, with perfdhcp's clients' leases too
+    api_rss_kib: int | None = None     # resident after the load and then the server's `api_reads`
     open_fds: int | None = None
     packet_sockets: int | None = None
 
@@ -131,12 +134,27 @@ def run_once(server: Server, topology: Topology, plan: LoadPlan, leases: list[Pr
                 _wait_until_idle(process.pid)
                 outcome.start_rss_kib = procstat.rss_kib(process.pid)
                 _measure(process.pid, topology, plan, outcome)
+                if server.api_reads:
+                    _read_api(topology, server.api_reads)
+                    outcome.api_rss_kib = procstat.rss_kib(process.pid)
+                outcome.peak_rss_kib = procstat.peak_rss_kib(process.pid)
             except (OSError, RuntimeError) as failure:
                 outcome.error = f"failed: {failure}; log: {_log_reason(log_path)}"
             finally:
                 if process is not None:
                     stop_process(process)
     return outcome
+
+
+def _read_api(topology: Topology, urls: tuple[str, ...]) -> None:
+    """GET each of `urls` once from inside the server's namespace, then give the server time to settle."""
+    fetch = "import sys, urllib.request\nfor url in sys.argv[1:]: urllib.request.urlopen(url, timeout=60).read()"
+    try:
+        subprocess.run(topology.command_in(topology.server_namespace, [sys.executable, "-c", fetch, *urls]),
+                       check=True, timeout=API_TIMEOUT_SECONDS)
+    except subprocess.SubprocessError as failure:
+        raise RuntimeError(f"API reads failed: {failure}") from failure
+    time.sleep(API_SETTLE_SECONDS)
 
 
 def _wait_until_idle(pid: int) -> None:
@@ -162,7 +180,6 @@ def _measure(pid: int, topology: Topology, plan: LoadPlan, outcome: RunOutcome) 
     outcome.best, outcome.steps = search_rate(measure_step, plan.ceiling, plan.max_steps)
     if outcome.best is not None and outcome.best.load.rate >= 2:
         outcome.half_rate = measure_step(outcome.best.load.rate // 2)
-    outcome.peak_rss_kib = procstat.peak_rss_kib(pid)
     outcome.open_fds = procstat.open_fd_count(pid)
     outcome.packet_sockets = topology.packet_socket_count()
 

@@ -24,6 +24,9 @@ class Server(ABC):
     """Base of the server kinds: `name`, `write_config`, `argv`, and the environment to start with."""
 
     name = ""
+    # GETs, on the server's own namespace's loopback, after the load: an API served from the server's process
+    # counts in its memory (Kea's is another process, kea-ctrl-agent, so it has none here).
+    api_reads: tuple[str, ...] = ()
 
     @abstractmethod
     def write_config(self, workdir: Path, links: list[Link], leases: list[PreloadedLease] = ()) -> None:
@@ -94,6 +97,8 @@ class Ours(IscDhcpd):
 
     name = "ours"
     flags: tuple[str, ...] = ()
+    api_reads = tuple(f"http://127.0.0.1:8067{path}"
+                      for path in ("/api/v1/stats", "/api/v1/interfaces", "/api/v1/subnets", "/metrics"))
 
     def write_config(self, workdir: Path, links: list[Link], leases: list[PreloadedLease] = ()) -> None:
         """The configuration, an empty lease file to import, and the leases in its database already."""
