@@ -12,7 +12,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
-from dhcpd.leases.record import Lease, LeaseState
+from dhcpd.leases.record import Lease, LeaseLink, LeaseState
 from dhcpd.leases.reservations import ReservationRecord
 
 HEX_PAIR = "[0-9A-Fa-f]{2}"
@@ -77,7 +77,7 @@ class LeaseChange(Input):
         return Lease(
             ip=ip, state=self.state, starts=self.starts.timestamp() if self.starts else now,
             expires=self.expires.timestamp(), mac=to_bytes(self.mac), client_id=to_bytes(self.client_id),
-            hostname=self.hostname, interface=self.interface, vlan=self.vlan, relay=self.relay,
+            hostname=self.hostname, link=LeaseLink(interface=self.interface, vlan=self.vlan, relay=self.relay),
             circuit_id=to_bytes(self.circuit_id), remote_id=to_bytes(self.remote_id),
         )
 

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from dhcpd.leases.database import DURABILITY_LEVELS
 from dhcpd.leases.group_commit import GroupCommitter
-from dhcpd.leases.record import Lease, LeaseState
+from dhcpd.leases.record import Lease, LeaseLink, LeaseState
 from dhcpd.leases.store import LeaseStore
 
 FIRST_ADDRESS = int(IPv4Address("10.0.0.0"))
@@ -34,8 +34,8 @@ CLAIMED_PER_MEASUREMENT = 2048   # leases claimed for each (durability, kind, ba
 def population(count: int) -> list[Lease]:
     return [
         Lease(IPv4Address(FIRST_ADDRESS + n), LeaseState.ACTIVE, 1.7e9, 1.7e9 + 3600, mac=n.to_bytes(6, "big"),
-              hostname=f"host{n}", subnet=f"10.{n >> 16}.{(n >> 8) & 255}.0/24", interface=f"vlan{n >> 8}",
-              vlan=(n >> 8) & 4095)
+              hostname=f"host{n}", link=LeaseLink(subnet=f"10.{n >> 16}.{(n >> 8) & 255}.0/24",
+                                                  interface=f"vlan{n >> 8}", vlan=(n >> 8) & 4095))
         for n in range(count)
     ]
 
@@ -74,8 +74,9 @@ def client_lease(n: int, mac: bytes) -> Lease:
     """An acknowledged lease of address number `n` as the server writes it, for the client `mac`."""
     now = time.time()
     return Lease(IPv4Address(FIRST_ADDRESS + n), LeaseState.ACTIVE, now, now + 3600, mac=mac, client_id=b"\x01" + mac,
-                 hostname=f"host-{mac.hex()}", subnet=f"10.{n >> 16}.{(n >> 8) & 255}.0/24",
-                 interface=f"vlan{(n >> 8) & 4095}", ifindex=5, vlan=(n >> 8) & 4095)
+                 hostname=f"host-{mac.hex()}", link=LeaseLink(subnet=f"10.{n >> 16}.{(n >> 8) & 255}.0/24",
+                                                             interface=f"vlan{(n >> 8) & 4095}", ifindex=5,
+                                                             vlan=(n >> 8) & 4095))
 
 
 def claim_cpu(folder: Path, durability: str, population: int) -> None:

@@ -145,7 +145,7 @@ class Dnsmasq(Server):
 def store_preloaded(url: str, leases: list[PreloadedLease], links: list[Link]) -> None:
     """This project's lease database at `url`, created with `leases` in it (as the server records a lease: with
     its subnet and link), through its own store."""
-    from dhcpd.leases.record import Lease, LeaseState
+    from dhcpd.leases.record import Lease, LeaseLink, LeaseState
     from dhcpd.leases.store import LeaseStore
 
     store = LeaseStore(url)
@@ -153,8 +153,8 @@ def store_preloaded(url: str, leases: list[PreloadedLease], links: list[Link]) -
         store.upgrade()
         store.bulk_insert(Lease(IPv4Address(lease.address), LeaseState.ACTIVE, lease.starts, lease.ends,
                                 mac=lease.mac, client_id=lease.client_id, hostname=lease.hostname,
-                                subnet=str(links[lease.link_index].network),
-                                interface=links[lease.link_index].server_device)
+                                link=LeaseLink(subnet=str(links[lease.link_index].network),
+                                               interface=links[lease.link_index].server_device))
                           for lease in leases)
     finally:
         store.close()

@@ -28,9 +28,10 @@ def lease_rows(leases: Iterable[Lease], updated_at: float) -> Iterator[tuple]:
     caches of `dhcpd.wire.addresses`: int() and str() of an IPv4Address run Python methods; a state's text read
     from the member's `_value_`, since its `value` property runs Python code, about 1,800 instructions)."""
     for lease in leases:
-        relay = lease.relay
+        link = lease.link
+        relay = link.relay
         yield (address_value(lease.ip), lease.state._value_, lease.starts, lease.expires, lease.mac, lease.client_id,
-               lease.hostname, lease.subnet, lease.interface, lease.ifindex, lease.vlan, lease.inner_vlan,
+               lease.hostname, link.subnet, link.interface, link.ifindex, link.vlan, link.inner_vlan,
                None if relay is None else address_text(address_value(relay)), lease.circuit_id, lease.remote_id,
                updated_at)
 

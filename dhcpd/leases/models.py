@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from ipaddress import IPv4Address
-from sys import intern
 from typing import Any
 
 from sqlalchemy import (
@@ -25,7 +24,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from dhcpd.leases.record import Lease, LeaseState
+from dhcpd.leases.record import NOWHERE, Lease, LeaseLink, LeaseState
 
 # BIGINT on PostgreSQL; plain INTEGER on SQLite so that the primary key is the rowid.
 IPV4_INT = BigInteger().with_variant(Integer(), "sqlite")
@@ -123,7 +122,6 @@ def lease_to_row(lease: Lease, updated_at: float) -> dict[str, Any]:
 # not, and each link is made into a `Lease`'s values once, not once a row.
 LINK_COLUMNS = (LEASES.c.subnet, LEASES.c.interface, LEASES.c.ifindex, LEASES.c.vlan, LEASES.c.inner_vlan,
                 LEASES.c.relay)
-_NO_LINK = (None,) * len(LINK_COLUMNS)
 
 
 def loaded_lease_columns(dialect: str) -> tuple:
@@ -135,10 +133,9 @@ def loaded_lease_columns(dialect: str) -> tuple:
             LEASES.c.hostname, LEASES.c.circuit_id, LEASES.c.remote_id, link)
 
 
-# A link's ifindex and VLAN ids and a relay's address, each one object shared by the leases that carry it
-# (the driver makes a new one per row). Bounded: emptied when full, which only costs sharing.
-_shared_ints: dict[int, int] = {}
-_shared_relays: dict[str, IPv4Address] = {}
+# Each place where leases were seen, one `LeaseLink` shared by the leases seen there (the driver makes new
+# values per row). Bounded: emptied when full, which only costs sharing.
+_shared_links: dict[tuple, LeaseLink] = {}
 _SHARED_LIMIT = 65536
 
 
@@ -147,7 +144,7 @@ def lease_from_tuple(values: tuple) -> Lease:
     (ip, state, starts, expires, mac, client_id, hostname, subnet, interface, ifindex, vlan, inner_vlan,
      relay, circuit_id, remote_id) = values
     return Lease(IPv4Address(ip), _STATE_BY_VALUE[state], starts, expires, mac, client_id, hostname,
-                 *_shared_link(subnet, interface, ifindex, vlan, inner_vlan, relay), circuit_id, remote_id)
+                 _shared_link(subnet, interface, ifindex, vlan, inner_vlan, relay), circuit_id, remote_id)
 
 
 # Links that `leases_from_loaded` keeps at a time, by JSON array: in address order the leases of one link mostly
@@ -157,7 +154,7 @@ _LOADED_LINKS = 64
 
 def leases_from_loaded(rows: Iterable[tuple]) -> list[Lease]:
     """The `Lease`s of rows selected with `loaded_lease_columns`, in that order."""
-    links: dict[str | None, tuple] = {None: _NO_LINK}
+    links: dict[str | None, LeaseLink] = {None: NOWHERE}
 
     def lease_of(values: tuple) -> Lease:
         ip, state, starts, expires, mac, client_id, hostname, circuit_id, remote_id, link = values
@@ -165,33 +162,25 @@ def leases_from_loaded(rows: Iterable[tuple]) -> list[Lease]:
         if shared is None:
             if len(links) > _LOADED_LINKS:
                 links.clear()
-                links[None] = _NO_LINK
+                links[None] = NOWHERE
             shared = links[link] = _shared_link(*json.loads(link))
-        subnet, interface, ifindex, vlan, inner_vlan, relay = shared
-        return Lease(IPv4Address(ip), _STATE_BY_VALUE[state], starts, expires, mac, client_id, hostname, subnet,
-                     interface, ifindex, vlan, inner_vlan, relay, circuit_id, remote_id)
+        return Lease(IPv4Address(ip), _STATE_BY_VALUE[state], starts, expires, mac, client_id, hostname, shared,
+                     circuit_id, remote_id)
 
     return list(map(lease_of, rows))
 
 
 def _shared_link(subnet: str | None, interface: str | None, ifindex: int | None, vlan: int | None,
-                 inner_vlan: int | None, relay: str | None) -> tuple:
-    """The link columns' values as a `Lease` holds them, each shared with the other leases that carry it."""
-    # A subnet's and a link's name are shared by many leases: one string each, not one per lease (100,000
-    # leases loaded: 11 MiB less); so are a link's numbers and a relay's address (6 MiB less).
-    if len(_shared_ints) > _SHARED_LIMIT or len(_shared_relays) > _SHARED_LIMIT:
-        _shared_ints.clear()
-        _shared_relays.clear()
-    if ifindex is not None:
-        ifindex = _shared_ints.setdefault(ifindex, ifindex)
-    if vlan is not None:
-        vlan = _shared_ints.setdefault(vlan, vlan)
-    if inner_vlan is not None:
-        inner_vlan = _shared_ints.setdefault(inner_vlan, inner_vlan)
-    if relay is not None:
-        relay = _shared_relays.get(relay) or _shared_relays.setdefault(relay, IPv4Address(relay))
-    return (None if subnet is None else intern(subnet), None if interface is None else intern(interface), ifindex,
-            vlan, inner_vlan, relay)
+                 inner_vlan: int | None, relay: str | None) -> LeaseLink:
+    """The link columns' values as a `LeaseLink`, shared with the other leases seen there."""
+    key = (subnet, interface, ifindex, vlan, inner_vlan, relay)
+    shared = _shared_links.get(key)
+    if shared is None:
+        if len(_shared_links) >= _SHARED_LIMIT:
+            _shared_links.clear()
+        shared = _shared_links[key] = LeaseLink(subnet, interface, ifindex, vlan, inner_vlan,
+                                                None if relay is None else IPv4Address(relay))
+    return shared
 
 
 def lease_from_row(row: LeaseRow) -> Lease:

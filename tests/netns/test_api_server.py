@@ -10,7 +10,7 @@ from ipaddress import IPv4Address, IPv4Network
 import httpx
 import pytest
 
-from dhcpd.leases.record import Lease, LeaseState
+from dhcpd.leases.record import Lease, LeaseLink, LeaseState
 from dhcpd.leases.store import LeaseStore
 from dhcpd.wire.message import MessageType
 from tests.harness.clients import Dhclient
@@ -117,7 +117,7 @@ def test_paging_walks_100000_leases_without_repeats_or_gaps(netns):
     first = int(IPv4Address("10.100.0.1"))
     for start in range(0, LEASE_COUNT, BATCH):
         store.save([Lease(IPv4Address(first + n), LeaseState.ACTIVE, 0.0, 4e9, mac=(first + n).to_bytes(6, "big"),
-                          subnet="10.100.0.0/15") for n in range(start, start + BATCH)])
+                          link=LeaseLink(subnet="10.100.0.0/15")) for n in range(start, start + BATCH)])
     store.close()
     start_with_api(server, BIG_CONFIG)
     seen: list[str] = []

@@ -6,7 +6,7 @@ from ipaddress import IPv4Address
 
 import pytest
 
-from dhcpd.leases.record import Lease, LeaseState
+from dhcpd.leases.record import Lease, LeaseLink, LeaseState
 from tests.unit.api_backend import authorized
 
 pytestmark = pytest.mark.unit
@@ -71,7 +71,7 @@ def test_delete_frees_the_address_at_once(client, server):
 
 def test_paging_filters_and_cursor_walk_every_lease_once(client, server):
     leases = [Lease(IPv4Address(f"10.20.2.{n}"), LeaseState.ACTIVE, 0.0, 4e9, mac=bytes([2, 0, 0, 0, 0, n]),
-                    subnet="10.20.2.0/24", interface="s1.5" if n % 2 else "s1") for n in range(100, 150)]
+                    link=LeaseLink(subnet="10.20.2.0/24", interface="s1.5" if n % 2 else "s1")) for n in range(100, 150)]
     server.store.save(leases)
     seen, cursor = [], None
     while True:

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import inspect
 from sqlalchemy.exc import IntegrityError
 
-from dhcpd.leases.record import Lease, LeaseState
+from dhcpd.leases.record import Lease, LeaseLink, LeaseState
 from dhcpd.leases.store import LeaseStore
 
 BASE_IP = int(IPv4Address("10.0.0.0"))
@@ -20,8 +20,8 @@ def full_lease(n: int) -> Lease:
     return Lease(
         ip=IPv4Address(BASE_IP + n), state=LeaseState.ACTIVE, starts=1_700_000_000.25, expires=math.inf,
         mac=n.to_bytes(6, "big"), client_id=b"\x01\x00;\\'\"\t" + n.to_bytes(4, "big"), hostname=f"h\u00e9st-{n}",
-        subnet="10.0.0.0/16", interface="vlan105", ifindex=42, vlan=105, inner_vlan=7,
-        relay=IPv4Address("10.0.0.1"), circuit_id=b"eth0:105\x00", remote_id=b"\x00\x11switch",
+        link=LeaseLink(subnet="10.0.0.0/16", interface="vlan105", ifindex=42, vlan=105, inner_vlan=7,
+                       relay=IPv4Address("10.0.0.1")), circuit_id=b"eth0:105\x00", remote_id=b"\x00\x11switch",
     )
 
 

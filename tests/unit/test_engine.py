@@ -109,6 +109,13 @@ def test_select_request_acks_and_persists_with_link_details(engine):
     assert lease.subnet == "10.77.2.0/24"
 
 
+def test_leases_seen_on_one_link_share_one_lease_link(engine):
+    first, second, elsewhere = (engine.leases.get(dora(engine, client, ingress))
+                                for client, ingress in ((1, S2), (2, S2), (3, S1)))
+    assert first.link is second.link and first.link is not elsewhere.link
+    assert (elsewhere.subnet, elsewhere.interface, elsewhere.ifindex) == ("10.77.1.0/24", "s1", 11)
+
+
 def test_ack_is_persisted_before_sending(engine):
     offer = engine.handle(message(MessageType.DISCOVER, 1), S1, NOW)
     ack = engine.handle(message(MessageType.REQUEST, 1, options={50: offer.reply.yiaddr.packed, 54: SERVER_1.packed}), S1, NOW)

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import event
 
 from dhcpd.leases.group_commit import CHECKPOINT_NICENESS, GroupCommitter
-from dhcpd.leases.record import Lease, LeaseState
+from dhcpd.leases.record import Lease, LeaseLink, LeaseState
 
 pytestmark = pytest.mark.unit
 
@@ -237,7 +237,7 @@ def test_the_write_ahead_log_stays_small_while_the_loop_commits_one_lease_at_a_t
         largest = 0
         for n in range(3000):
             assert committer.commit_now([Lease(lease(n).ip, LeaseState.ACTIVE, 0.0, 1e10, mac=n.to_bytes(6, "big"),
-                                               subnet="10.0.0.0/8", interface="eth1")]) == frozenset()
+                                               link=LeaseLink(subnet="10.0.0.0/8", interface="eth1"))]) == frozenset()
             await asyncio.sleep(0.0002)   # as between packets: the worker thread copies the log meanwhile
             largest = max(largest, os.path.getsize(wal))
         await committer.stop()

@@ -8,7 +8,7 @@ import pytest
 
 from dhcpd.leases import models
 from dhcpd.leases.models import lease_from_tuple, leases_from_loaded
-from dhcpd.leases.record import Lease, LeaseState
+from dhcpd.leases.record import Lease, LeaseLink, LeaseState
 
 pytestmark = pytest.mark.unit
 
@@ -27,11 +27,10 @@ def loaded_row(ip: int, link: str | None = '["10.9.0.0/24","vl42",1042,142,4000,
     return (ip, "active", 1.0, 2.0, None, None, None, None, None, fresh(link))
 
 
-def test_leases_of_one_link_share_its_numbers_and_relay():
+def test_leases_of_one_link_share_one_lease_link():
     first, second = lease_from_tuple(row(1)), lease_from_tuple(row(2))
     assert (first.ifindex, first.vlan, first.inner_vlan, first.relay) == (1042, 142, 4000, IPv4Address("10.9.0.1"))
-    assert first.ifindex is second.ifindex and first.vlan is second.vlan and first.inner_vlan is second.inner_vlan
-    assert first.relay is second.relay
+    assert first.link is second.link
 
 
 def test_missing_values_stay_missing():
@@ -43,15 +42,14 @@ def test_the_shared_values_are_bounded(monkeypatch):
     monkeypatch.setattr(models, "_SHARED_LIMIT", 4)
     for n in range(20):
         assert lease_from_tuple(row(n, ifindex=n, relay=f"10.9.1.{n}")).relay == IPv4Address(f"10.9.1.{n}")
-    assert len(models._shared_ints) <= 4 + 3 and len(models._shared_relays) <= 4 + 1
+    assert len(models._shared_links) <= 4
 
 
 def test_loaded_leases_of_one_link_share_its_values_with_any_row_of_it():
     first, second = leases_from_loaded([loaded_row(1), loaded_row(2)])
     selected = lease_from_tuple(row(3))
     assert first == lease_from_tuple(row(1))
-    assert all(getattr(first, field) is getattr(second, field) is getattr(selected, field)
-               for field in ("subnet", "interface", "ifindex", "vlan", "inner_vlan", "relay"))
+    assert first.link is second.link is selected.link
 
 
 def test_each_of_many_links_loads_as_its_own():
@@ -70,6 +68,6 @@ def test_a_lease_loaded_without_a_link_has_none():
 @pytest.mark.parametrize("interface", ['vl"42', "vl\\42", "vlän42", "vl 42\n", ""])
 @pytest.mark.parametrize("vlan", [None, 0, 4095])
 def test_any_link_is_loaded_as_stored(any_store, interface, vlan):
-    lease = Lease(IPv4Address("10.1.2.3"), LeaseState.ACTIVE, 1.0, 2.0, interface=interface, vlan=vlan)
+    lease = Lease(IPv4Address("10.1.2.3"), LeaseState.ACTIVE, 1.0, 2.0, link=LeaseLink(interface=interface, vlan=vlan))
     any_store.save([lease])
     assert any_store.load_all() == [lease]

@@ -10,7 +10,7 @@ import pytest
 
 from dhcpd.config.parser import parse_text
 from dhcpd.leases.group_commit import GroupCommitter
-from dhcpd.leases.record import Lease, LeaseState
+from dhcpd.leases.record import Lease, LeaseLink, LeaseState
 from dhcpd.leases.store import LeaseStore
 from dhcpd.server import RECLAIM_BATCH, Server, Settings
 
@@ -26,7 +26,7 @@ def store(tmp_path):
     lease_store.upgrade()
     first = int(IPv4Address("10.80.0.1"))
     lease_store.save([Lease(ip=IPv4Address(first + n), state=LeaseState.ACTIVE, starts=0.0, expires=1000.0,
-                            mac=n.to_bytes(6, "big"), subnet="10.80.0.0/16") for n in range(EXPIRING)])
+                            mac=n.to_bytes(6, "big"), link=LeaseLink(subnet="10.80.0.0/16")) for n in range(EXPIRING)])
     try:
         yield lease_store
     finally:

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from dhcpd.leases.database import create_db_engine, upgrade_schema
 from dhcpd.leases.models import Base, LeaseRow, lease_from_row
-from dhcpd.leases.record import Lease, LeaseState
+from dhcpd.leases.record import Lease, LeaseLink, LeaseState
 from dhcpd.leases.reservations import ReservationConflict, ReservationRecord
 from dhcpd.leases.store import LeaseFilter, LeaseStore
 
@@ -26,8 +26,8 @@ def full_lease(ip: str = "10.1.2.3") -> Lease:
     return Lease(
         ip=IPv4Address(ip), state=LeaseState.ACTIVE, starts=1_700_000_000.25, expires=1_700_003_600.5,
         mac=bytes.fromhex("020000aabbcc"), client_id=b"\x01\x02\x00\x00\xaa\xbb\xcc", hostname="printer",
-        subnet="10.1.2.0/24", interface="vlan105", ifindex=42, vlan=105, inner_vlan=7,
-        relay=IPv4Address("10.1.2.1"), circuit_id=b"eth0:105", remote_id=b"\x00\x11switch",
+        link=LeaseLink(subnet="10.1.2.0/24", interface="vlan105", ifindex=42, vlan=105, inner_vlan=7,
+                       relay=IPv4Address("10.1.2.1")), circuit_id=b"eth0:105", remote_id=b"\x00\x11switch",
     )
 
 
@@ -36,8 +36,7 @@ def numbered_lease(n: int) -> Lease:
     return Lease(
         ip=IPv4Address(BASE_IP + n), state=(LeaseState.ACTIVE, LeaseState.EXPIRED, LeaseState.FREE)[n % 3],
         starts=float(n), expires=float(n + 3600), mac=n.to_bytes(6, "big"),
-        hostname=None if n % 10 == 0 else f"host{n % 50}", interface=f"vlan{n % 4}", vlan=n % 4,
-        subnet=f"10.0.{n >> 8}.0/24",
+        hostname=None if n % 10 == 0 else f"host{n % 50}", link=LeaseLink(subnet=f"10.0.{n >> 8}.0/24", interface=f"vlan{n % 4}", vlan=n % 4),
     )
 
 
@@ -63,7 +62,8 @@ def test_a_lease_with_only_the_required_fields_round_trips(store):
 
 def test_save_replaces_the_lease_of_the_same_address(store):
     first = full_lease()
-    second = first.copy(state=LeaseState.RELEASED, mac=b"\x02\x00\x00\x00\x00\x01", hostname=None, vlan=None)
+    second = first.copy(state=LeaseState.RELEASED, mac=b"\x02\x00\x00\x00\x00\x01", hostname=None,
+                        link=replace(first.link, vlan=None))
     store.save([first])
     store.save([second])
     assert store.load_all() == [second]

@@ -8,7 +8,7 @@ from ipaddress import IPv4Address
 
 import pytest
 
-from dhcpd.leases.record import Lease, LeaseState
+from dhcpd.leases.record import Lease, LeaseLink, LeaseState
 
 ADDRESS = IPv4Address("10.5.0.7")
 MAC_A, MAC_B = bytes.fromhex("020000000a0a"), bytes.fromhex("020000000b0b")
@@ -88,8 +88,8 @@ def test_changed_since_returns_only_rows_written_after_the_moment(any_store):
 def test_a_claimed_lease_reads_back_with_every_field(any_store):
     now = time.time()
     lease = Lease(ADDRESS, LeaseState.ACTIVE, now, now + 600.0, mac=MAC_A, client_id=b"\x01one", hostname="printer",
-                  subnet="10.5.0.0/24", interface="vlan7", ifindex=9, vlan=7, inner_vlan=70,
-                  relay=IPv4Address("10.5.0.1"), circuit_id=b"port 3", remote_id=b"switch 1")
+                  link=LeaseLink(subnet="10.5.0.0/24", interface="vlan7", ifindex=9, vlan=7, inner_vlan=70,
+                                 relay=IPv4Address("10.5.0.1")), circuit_id=b"port 3", remote_id=b"switch 1")
     assert any_store.claim([lease]) == set()
     assert any_store.get(ADDRESS) == lease
 
