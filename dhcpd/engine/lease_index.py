@@ -145,6 +145,12 @@ class LeaseIndex:
                 _link(self._by_client_id, lease.client_id, value)
             if lease.mac is not None:
                 _link(self._by_mac, lease.mac, value)
+        else:
+            # Equal values, and the objects the client tables hold as keys: an ACK or a renewal decoded its own
+            # copies from the request, which the tables' keys would have kept alive beside them.
+            lease.mac, lease.client_id = old.mac, old.client_id
+        if old is not None:
+            lease.ip = old.ip   # likewise: the address table's key is the int inside the first lease's address
         if lease.state in TIMED:
             if lease.expires < INFINITY:   # a lease that never ends needs no entry
                 heappush(self._expiries, ((ceil(lease.expires) - EXPIRY_EPOCH) << ADDRESS_BITS) + value)
