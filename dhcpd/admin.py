@@ -197,7 +197,7 @@ class Admin:
         owner = self.engine.hosts.reserved.get(lease.ip)
         if owner is not None and owner.hardware != lease.mac and (owner.client_id is None or owner.client_id != lease.client_id):
             raise Conflict(f"{lease.ip} is reserved for host {owner.name}")
-        return replace(lease, link=replace(lease.link, subnet=subnet.id))
+        return lease.copy(link=replace(lease.link, subnet=subnet.id))
 
     async def _write(self, lease: Lease) -> Lease:
         index = self.engine.leases

@@ -134,7 +134,7 @@ class LeaseIndex:
 
     def put(self, lease: Lease) -> None:
         """Insert or replace the lease for its address, keeping every index consistent."""
-        value = address_value(lease.ip)
+        value = lease.address
         old = self._by_ip.get(value)
         self._by_ip[value] = lease
         # most replacements (an offer taken, a renewal, an expiry) keep the client: its entries stay as they are
@@ -150,7 +150,7 @@ class LeaseIndex:
             # copies from the request, which the tables' keys would have kept alive beside them.
             lease.mac, lease.client_id = old.mac, old.client_id
         if old is not None:
-            lease.ip = old.ip   # likewise: the address table's key is the int inside the first lease's address
+            lease.address = old.address   # likewise: the address table's key is the first lease's int
         if lease.state in TIMED:
             if lease.expires < INFINITY:   # a lease that never ends needs no entry
                 heappush(self._expiries, ((ceil(lease.expires) - EXPIRY_EPOCH) << ADDRESS_BITS) + value)
@@ -175,7 +175,7 @@ class LeaseIndex:
         self._put_all_addresses(leases)
         # Made once the work lists of the tables above are gone: made among them, what stays would keep their
         # memory from the system when they go.
-        self._expiries = [((ceil(lease.expires) - EXPIRY_EPOCH) << ADDRESS_BITS) + address_value(lease.ip)
+        self._expiries = [((ceil(lease.expires) - EXPIRY_EPOCH) << ADDRESS_BITS) + lease.address
                           for lease in leases if lease.state in TIMED and lease.expires < INFINITY]
         heapify(self._expiries)
         self._free_all(leases)
@@ -340,8 +340,7 @@ def _ascending(items: Iterable, strictly: bool = False) -> bool:
     return all(map(lt if strictly else le, first, second))
 
 
-# `address_value` of a lease's address as one call into C: the slot `address_value` reads.
-_lease_value = attrgetter("ip._ip")
+_lease_value = attrgetter("address")
 
 
 def _sorted_by(items: list, keys: Iterable) -> list:

@@ -30,7 +30,7 @@ def lease_rows(leases: Iterable[Lease], updated_at: float) -> Iterator[tuple]:
     for lease in leases:
         link = lease.link
         relay = link.relay
-        yield (address_value(lease.ip), lease.state._value_, lease.starts, lease.expires, lease.mac, lease.client_id,
+        yield (lease.address, lease.state._value_, lease.starts, lease.expires, lease.mac, lease.client_id,
                lease.hostname, link.subnet, link.interface, link.ifindex, link.vlan, link.inner_vlan,
                None if relay is None else address_text(address_value(relay)), lease.circuit_id, lease.remote_id,
                updated_at)

@@ -98,7 +98,7 @@ _STATE_BY_VALUE = {state.value: state for state in LeaseState}
 def lease_to_row(lease: Lease, updated_at: float) -> dict[str, Any]:
     """Column values of `lease` for an INSERT or UPDATE of the `leases` table."""
     return {
-        "ip": int(lease.ip),
+        "ip": lease.address,
         "state": lease.state.value,
         "starts": lease.starts,
         "expires": lease.expires,
@@ -143,7 +143,7 @@ def lease_from_tuple(values: tuple) -> Lease:
     """The `Lease` of a row selected with `LEASE_COLUMNS`, in that order."""
     (ip, state, starts, expires, mac, client_id, hostname, subnet, interface, ifindex, vlan, inner_vlan,
      relay, circuit_id, remote_id) = values
-    return Lease(IPv4Address(ip), _STATE_BY_VALUE[state], starts, expires, mac, client_id, hostname,
+    return Lease(ip, _STATE_BY_VALUE[state], starts, expires, mac, client_id, hostname,
                  _shared_link(subnet, interface, ifindex, vlan, inner_vlan, relay), circuit_id, remote_id)
 
 
@@ -164,7 +164,7 @@ def leases_from_loaded(rows: Iterable[tuple]) -> list[Lease]:
                 links.clear()
                 links[None] = NOWHERE
             shared = links[link] = _shared_link(*json.loads(link))
-        return Lease(IPv4Address(ip), _STATE_BY_VALUE[state], starts, expires, mac, client_id, hostname, shared,
+        return Lease(ip, _STATE_BY_VALUE[state], starts, expires, mac, client_id, hostname, shared,
                      circuit_id, remote_id)
 
     return list(map(lease_of, rows))

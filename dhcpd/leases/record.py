@@ -5,14 +5,19 @@ POSIX seconds (float) so that the engine can be fed any clock.
 
 Where a lease was seen (subnet, link, VLAN ids, relay) is one `LeaseLink`, which the store and the engine share
 among the leases seen at the same place: six fields a lease were 48 of the ~620 bytes each lease held in memory.
+A lease holds its address as an int (`address`), the key of the engine's address table, and makes `ip`, the
+IPv4Address, when asked: one kept in each lease cost 48 bytes more, and building it cost a Python __init__ per
+lease loaded.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from enum import Enum
 from ipaddress import IPv4Address
 from operator import attrgetter
+
+from dhcpd.wire.addresses import address_value, shared_address
 
 
 class LeaseState(str, Enum):
@@ -41,18 +46,32 @@ class LeaseLink:
 NOWHERE = LeaseLink()
 
 
-@dataclass(slots=True)
 class Lease:
-    ip: IPv4Address
-    state: LeaseState
-    starts: float
-    expires: float
-    mac: bytes | None = None
-    client_id: bytes | None = None
-    hostname: str | None = None
-    link: LeaseLink = NOWHERE
-    circuit_id: bytes | None = None    # option 82 sub-option 1
-    remote_id: bytes | None = None     # option 82 sub-option 2
+    """One address's lease. Equal when every value is; built and copied with the same keyword arguments."""
+
+    # in the constructor's order, which `copy`, equality and repr read them in
+    __slots__ = ("address", "state", "starts", "expires", "mac", "client_id", "hostname", "link",  # noqa: RUF023
+                 "circuit_id", "remote_id")
+
+    # positional, in this order, on the packet path and at load: keywords cost more
+    def __init__(self, ip: IPv4Address | int, state: LeaseState, starts: float, expires: float,
+                 mac: bytes | None = None, client_id: bytes | None = None, hostname: str | None = None,
+                 link: LeaseLink = NOWHERE, circuit_id: bytes | None = None, remote_id: bytes | None = None) -> None:
+        """`ip`: the address, or its int value."""
+        self.address: int = ip if ip.__class__ is int else address_value(ip)
+        self.state = state
+        self.starts = starts
+        self.expires = expires
+        self.mac = mac
+        self.client_id = client_id
+        self.hostname = hostname
+        self.link = link
+        self.circuit_id = circuit_id          # option 82 sub-option 1
+        self.remote_id = remote_id            # option 82 sub-option 2
+
+    @property
+    def ip(self) -> IPv4Address:
+        return shared_address(self.address)
 
     subnet = property(attrgetter("link.subnet"))
     interface = property(attrgetter("link.interface"))
@@ -62,4 +81,22 @@ class Lease:
     relay = property(attrgetter("link.relay"))
 
     def copy(self, **changes) -> Lease:
-        return replace(self, **changes)
+        """This lease with `changes`, keyword arguments of the constructor."""
+        values = dict(zip(_ARGUMENTS, _stored(self)))   # the address as its int, which the constructor takes too
+        values.update(changes)
+        return Lease(**values)
+
+    def __eq__(self, other: object) -> bool:
+        return _stored(self) == _stored(other) if other.__class__ is Lease else NotImplemented
+
+    __hash__ = None   # mutable
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{name}={value!r}" for name, value in zip(_ARGUMENTS, _values(self)))
+        return f"Lease({shown})"
+
+
+# The constructor's arguments; a lease's values in that order, and as it stores them (its address as an int).
+_ARGUMENTS = ("ip", *Lease.__slots__[1:])
+_values = attrgetter(*_ARGUMENTS)
+_stored = attrgetter(*Lease.__slots__)

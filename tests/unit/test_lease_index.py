@@ -133,16 +133,16 @@ def test_an_index_built_on_many_leases_is_the_one_their_puts_build(seed):
 
 def test_a_replaced_lease_of_the_same_client_keeps_one_copy_of_its_address_and_identity():
     def decoded(lease: Lease) -> Lease:   # equal values in new objects, as a request decodes them
-        return lease.copy(ip=IPv4Address(int(lease.ip)), mac=bytes(bytearray(lease.mac)),
+        return lease.copy(ip=int(str(lease.address)), mac=bytes(bytearray(lease.mac)),
                           client_id=bytes(bytearray(lease.client_id)))
     offered = Lease(address(3), LeaseState.OFFERED, 0.0, 10.0, mac=MACS[0], client_id=b"\xff" + MACS[0])
     index = LeaseIndex([], [offered])
     acked = decoded(offered).copy(state=LeaseState.ACTIVE, expires=600.0)
     index.put(acked)
-    assert index.get(address(3)) is acked and acked.ip is offered.ip
+    assert index.get(address(3)) is acked and acked.address is offered.address
     assert acked.mac is offered.mac and acked.client_id is offered.client_id
     [key] = index._by_ip
-    assert key is acked.ip._ip
+    assert key is acked.address
     moved = decoded(acked).copy(mac=MACS[1], client_id=None)   # another client: its own identity
     index.put(moved)
-    assert moved.ip is offered.ip and moved.mac == MACS[1] and index.client_leases(None, MACS[1]) == [moved]
+    assert moved.address is offered.address and moved.mac == MACS[1] and index.client_leases(None, MACS[1]) == [moved]

@@ -71,3 +71,14 @@ def test_any_link_is_loaded_as_stored(any_store, interface, vlan):
     lease = Lease(IPv4Address("10.1.2.3"), LeaseState.ACTIVE, 1.0, 2.0, link=LeaseLink(interface=interface, vlan=vlan))
     any_store.save([lease])
     assert any_store.load_all() == [lease]
+
+
+def test_a_lease_keeps_its_address_as_an_int_and_reads_and_copies_as_an_ipv4address():
+    link = LeaseLink(subnet="10.1.2.0/24", interface="vl42")
+    lease = Lease(IPv4Address("10.1.2.3"), LeaseState.ACTIVE, 1.0, 2.0, mac=b"\x02" * 6, link=link)
+    assert lease.address == int(IPv4Address("10.1.2.3")) and lease.ip == IPv4Address("10.1.2.3")
+    assert lease == Lease(int(IPv4Address("10.1.2.3")), LeaseState.ACTIVE, 1.0, 2.0, mac=b"\x02" * 6, link=link)
+    assert lease.copy() == lease and lease.copy() is not lease
+    assert lease.copy(ip=IPv4Address("10.1.2.4")).ip == IPv4Address("10.1.2.4")
+    assert lease.copy(state=LeaseState.EXPIRED) != lease and lease != "10.1.2.3"
+    assert repr(lease).startswith("Lease(ip=IPv4Address('10.1.2.3'), state=<LeaseState.ACTIVE: 'active'>, starts=1.0")
