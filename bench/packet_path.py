@@ -46,8 +46,8 @@ from dhcpd.net.rawsock import (PACKET_HOST, RING_BYTES, RING_FRAME_BYTES, RING_F
 from dhcpd.net.transmit import Transmitter
 from dhcpd.packetlog import stderr_writer
 from dhcpd.server import Server, Settings
-from dhcpd.wire.codec import encode
-from dhcpd.wire.frame import build_frame
+from dhcpd.wire.codec import decode, encode
+from dhcpd.wire.frame import build_frame, udp_payload
 from dhcpd.wire.message import DhcpMessage, MessageType
 
 CONFIG = """authoritative;
@@ -63,8 +63,7 @@ RELAY = IPv4Address("10.99.0.2")
 RELAY_MAC = bytes.fromhex("020000000002")
 SERVER_LINK = Link(index=2, name="s0", kind="veth", mac=bytes.fromhex("020000000001"), up=True, master=None,
                    lower=None, vlan_id=None, addresses=(IPv4Interface("10.99.0.1/16"),))
-INGRESS = Ingress(SERVER_LINK.name, SERVER_LINK.index, SERVER_LINK.addresses, source_mac=RELAY_MAC,
-                  source_ip=RELAY)
+INGRESS = Ingress(SERVER_LINK.name, SERVER_LINK.index, SERVER_LINK.addresses)
 # Where the kernel puts the frame in a TPACKET_V2 slot: the Ethernet header ends at
 # TPACKET_ALIGN(TPACKET2_HDRLEN + 16) = 80.
 RING_MAC_OFFSET = 66
@@ -148,8 +147,7 @@ def handled_directly(server: Server) -> FrameHandler:
     """Each frame decoded and given to `handle_message`, then what is queued committed and sent."""
     async def handle(frames: Sequence[bytes]) -> None:
         for data in frames:
-            frame, message = server._decode(data, INGRESS.ifname)
-            server.handle_message(message, INGRESS)
+            server.handle_message(decode(udp_payload(data)), INGRESS)
         await server.drain()
 
     return handle

@@ -45,7 +45,7 @@ from dhcpd.gc_pause import settle_for_serving, settle_while_serving
 from dhcpd.packetlog import PacketLog, Writer, stderr_writer
 from dhcpd.stats import RECEIVED_NAMES, SENT_NAMES, Stats
 from dhcpd.wire.codec import MalformedPacket, MessageTooLarge, decode, encode, reply_size_limit
-from dhcpd.wire.frame import BadFrame, Frame, decode_frame
+from dhcpd.wire.frame import BadFrame, decode_frame, udp_payload
 from dhcpd.wire.message import MESSAGE_TYPES, DhcpMessage, MessageType
 
 log = logging.getLogger("dhcpd")
@@ -234,34 +234,30 @@ class Server:
             known = self.table.by_index(ifindex)
             self.stats.drop(served, known.name if known is not None else None)
             return
-        link = served.link
-        decoded = self._decode(data, link.name)
-        if decoded is not None:
-            frame, message = decoded
-            self.handle_message(message, Ingress(link.name, link.index, served.addresses, link.vlan_id, None,
-                                                 frame.src_mac, frame.src_ip))
+        try:
+            message = decode(udp_payload(data))
+        except (BadFrame, MalformedPacket) as error:
+            self._drop_malformed(error, served.link.name)
+            return
+        self.handle_message(message, served.ingress)
 
     def handle_trunk_frame(self, data: bytes, trunk_index: int, trunk: str, vlan: int) -> None:
         """A frame from a trunk socket: `vlan` is the outer tag the kernel took out, an inner one is in `data`."""
-        decoded = self._decode(data, trunk)
-        if decoded is None:
+        try:
+            frame = decode_frame(data)
+            message = decode(frame.payload)
+        except (BadFrame, MalformedPacket) as error:
+            self._drop_malformed(error, trunk)
             return
-        frame, message = decoded
         inner_vlan = frame.vlans[0] if frame.vlans else None
         served = self.served.resolve_trunk(trunk_index, trunk, vlan, inner_vlan)
         if isinstance(served, str):
             self.stats.drop(served, trunk)
             return
-        self.handle_message(message, Ingress(served.label, trunk_index, served.addresses, vlan, inner_vlan,
-                                             frame.src_mac, frame.src_ip))
+        self.handle_message(message, Ingress(served.label, trunk_index, served.addresses, vlan, inner_vlan))
 
-    def _decode(self, data: bytes, link_name: str) -> tuple[Frame, DhcpMessage] | None:
-        try:
-            frame = decode_frame(data)
-            return frame, decode(frame.payload)
-        except (BadFrame, MalformedPacket) as error:
-            self.stats.drop(f"malformed:{error.reason}", link_name)
-            return None
+    def _drop_malformed(self, error: BadFrame | MalformedPacket, link_name: str) -> None:
+        self.stats.drop(f"malformed:{error.reason}", link_name)
 
     def handle_message(self, message: DhcpMessage, ingress: Ingress) -> None:
         kind = MESSAGE_TYPES.get(message.options.get(53))

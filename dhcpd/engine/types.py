@@ -1,6 +1,6 @@
 """What goes into the engine and what comes out: the ingress context, the reply destination, the decision.
 
-Ingress and Destination are made once per packet, so they are NamedTuples: immutable like a frozen dataclass,
+Ingress and Destination are made often (an Ingress once per served link, or per frame on a trunk), so they are NamedTuples: immutable like a frozen dataclass,
 but built four times faster (0.35 against 1.4 µs measured with timeit).
 """
 
@@ -23,8 +23,6 @@ class Ingress(NamedTuple):
     addresses: tuple[IPv4Interface, ...] = ()     # the link's IPv4 addresses (or the trunk VLAN's server address)
     vlan: int | None = None                       # 802.1Q id (outer for QinQ)
     inner_vlan: int | None = None
-    source_mac: bytes = b""                       # Ethernet source of the frame
-    source_ip: IPv4Address = IPv4Address(0)       # IP source of the packet
 
 
 class DestinationKind(Enum):

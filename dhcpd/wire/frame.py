@@ -73,6 +73,18 @@ def _vlan_tags(data: bytes, ethertype: int) -> tuple[tuple[int, ...], int, int]:
 
 def decode_frame(data: bytes) -> Frame:
     """Parse a frame as delivered by an AF_PACKET socket (starting at the Ethernet header)."""
+    src_mac, dst_mac, vlans, src_ip, dst_ip, src_port, dst_port, payload = _checked_layers(data)
+    return Frame(src_mac, dst_mac, vlans, shared_address(src_ip), shared_address(dst_ip), src_port, dst_port, payload)
+
+
+def udp_payload(data: bytes) -> bytes:
+    """`decode_frame(data).payload`, with the same checks, without making the Frame and its addresses: all that
+    the packet path reads of a frame on a served link (callgrind: about 3,000 instructions fewer per frame)."""
+    return _checked_layers(data)[-1]
+
+
+def _checked_layers(data: bytes) -> tuple[bytes, bytes, tuple[int, ...], int, int, int, int, bytes]:
+    """A frame's fields in `Frame`'s order, its addresses as integers; raises BadFrame."""
     if len(data) < _ETHERNET_SIZE:
         raise BadFrame("short", "ethernet header")
     dst_mac, src_mac, ethertype = _ETHERNET.unpack_from(data)
@@ -112,8 +124,7 @@ def decode_frame(data: bytes) -> Frame:
     if udp_checksum and (src_ip + dst_ip + IPPROTO_UDP + udp_length
                          + (from_bytes(data[udp_offset:udp_end], "big") << 8 * (udp_length & 1))) % _FOLD:
         raise BadFrame("bad-udp-checksum")
-    return Frame(src_mac, dst_mac, vlans, shared_address(src_ip), shared_address(dst_ip), src_port, dst_port,
-                 data[udp_offset + _UDP_SIZE:udp_end])
+    return src_mac, dst_mac, vlans, src_ip, dst_ip, src_port, dst_port, data[udp_offset + _UDP_SIZE:udp_end]
 
 
 def build_frame(

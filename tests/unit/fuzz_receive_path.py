@@ -57,7 +57,7 @@ FIXED_ADDRESSES = {IPv4Address("10.9.0.50")}
 OPTION_CLIENT_ID = 61
 OPTION_RELAY_AGENT = 82
 OWN_OPTIONS_SIZE = 32      # generous room for the undroppable options besides 82: 53, 54, 1, 51 and the end
-INGRESS = Ingress("s0", 2, SERVER_ADDRESSES, source_mac=b"\x02\x00\x00\x00\x00\x09")
+INGRESS = Ingress("s0", 2, SERVER_ADDRESSES)
 EXPECTED_REPLIES = {
     MessageType.DISCOVER: {MessageType.OFFER},
     MessageType.REQUEST: {MessageType.ACK, MessageType.NAK},

@@ -38,7 +38,7 @@ host printer {
 }
 """
 NOW = 1_000_000.0
-S1 = Ingress("s1", 11, (IPv4Interface("10.77.1.1/24"),), source_mac=b"\x02" * 6)
+S1 = Ingress("s1", 11, (IPv4Interface("10.77.1.1/24"),))
 S2 = Ingress("s2", 12, (IPv4Interface("10.77.2.1/24"),))
 SERVER_1 = IPv4Address("10.77.1.1")
 
