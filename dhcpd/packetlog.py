@@ -43,7 +43,7 @@ def syslog_writer() -> Writer:
 
 
 class PacketLog:
-    """Queue lines with `extend`; `flush` writes them (the server schedules it when the first line is queued)."""
+    """Queue lines with `extend`; `flush` writes them (the server schedules it when `extend` queues the first)."""
 
     def __init__(self, writer: Writer) -> None:
         self._writer = writer
@@ -53,8 +53,12 @@ class PacketLog:
     def pending(self) -> bool:
         return bool(self._pending)
 
-    def extend(self, lines: list[str]) -> None:
+    def extend(self, lines: list[str]) -> bool:
+        """Queue `lines`; True when they are the first pending, so that the caller schedules `flush` (one call
+        per packet, not a `pending` check and then this)."""
+        first = not self._pending
         self._pending.extend(lines)
+        return first
 
     def flush(self) -> None:
         if self._pending:

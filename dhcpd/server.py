@@ -263,9 +263,11 @@ class Server:
         kind = MESSAGE_TYPES.get(message.options.get(53))
         self.stats.received[RECEIVED_NAMES[kind]] += 1
         self.stats.links[ingress.ifname].requests += 1
-        now = time.time()
-        refusal = self._over_limit(message, kind, ingress, now)
-        if refusal is not None:
+        now, monotonic_now = time.time(), time.monotonic()
+        refusal = self.limits.refusal(message, ingress, monotonic_now)
+        if refusal is None and kind is DECLINE:
+            refusal = self.declines.refusal(message, self.engine, now, monotonic_now)
+        if refusal is not None:   # over a rate limit, or refused by the DECLINE guard
             self.stats.drop(refusal, ingress.ifname)
             return
         try:
@@ -332,14 +334,6 @@ class Server:
             self.stats.drop("internal-error", ingress.ifname)
             return
         self.carry_out(message, decision, ingress)
-
-    def _over_limit(self, message: DhcpMessage, kind: MessageType | None, ingress: Ingress, now: float) -> str | None:
-        """The drop reason when a rate limit or the DECLINE guard refuses the message (of type `kind`), else None."""
-        monotonic_now = time.monotonic()
-        refusal = self.limits.refusal(message, ingress, monotonic_now)
-        if refusal is None and kind is DECLINE:
-            refusal = self.declines.refusal(message, self.engine, now, monotonic_now)
-        return refusal
 
     def _commit_queued(self) -> None:
         """Commit the leases decided so far now, or, within COMMIT_INTERVAL of the last commit's start, when that
@@ -419,9 +413,8 @@ class Server:
     def _write_log(self, lines: list[str]) -> None:
         if not lines:
             return
-        if not self.packet_log.pending:
+        if self.packet_log.extend(lines):
             asyncio.get_running_loop().call_later(LOG_WRITE_DELAY, self.packet_log.flush)
-        self.packet_log.extend(lines)
 
     def _send(self, request: DhcpMessage, decision: Decision, ingress: Ingress) -> None:
         reply = decision.reply
