@@ -130,9 +130,10 @@ def reply_destination(request: Request, reply: DhcpMessage, nak: bool) -> Destin
     message = request.message
     if nak:
         return Destination(TO_BROADCAST, BROADCAST, CLIENT_PORT)
-    if message.ciaddr != ZERO:
+    # Addresses tested as integers: IPv4Address's == and != are Python methods (about 1,500 instructions more).
+    if address_value(message.ciaddr):
         return Destination(TO_UNICAST_CIADDR, message.ciaddr, CLIENT_PORT)
-    if message.broadcast or message.htype != 1 or message.hlen != 6 or reply.yiaddr == ZERO:
+    if message.broadcast or message.htype != 1 or message.hlen != 6 or not address_value(reply.yiaddr):
         return Destination(TO_BROADCAST, BROADCAST, CLIENT_PORT)
     return Destination(TO_UNICAST_CHADDR, reply.yiaddr, CLIENT_PORT, mac=message.chaddr)
 
@@ -346,7 +347,7 @@ class Engine:
         chosen_server = message.options.get(OPTION_SERVER_ID)
         wanted = message.options.get(OPTION_REQUESTED_ADDRESS)
         requested = shared_address(from_bytes(wanted, "big")) if wanted is not None and len(wanted) == 4 else None
-        address = requested or (message.ciaddr if message.ciaddr != ZERO else None)
+        address = requested or (message.ciaddr if address_value(message.ciaddr) else None)   # as in reply_destination
         server_id = (shared_address(from_bytes(chosen_server, "big"))
                      if chosen_server is not None and len(chosen_server) == 4 else None)
         shown = f"DHCPREQUEST for {address_text(address_value(address)) if address is not None else None}" + (
