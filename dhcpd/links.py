@@ -83,7 +83,8 @@ class ServedLinks:
             return "link-not-served"
         lower = self.table.by_index(link.lower) if link.kind == "macvlan" and link.lower else None
         lower_served = lower is not None and self.why_not_served(lower) is None
-        return ServedLink(link, link.addresses, lower_served, Ingress(link.name, link.index, link.addresses, link.vlan_id))
+        ingress = Ingress(link.name, link.index, link.addresses, link.vlan_id)
+        return ServedLink(link, link.addresses, lower_served, ingress)
 
     def resolve_trunk(self, trunk_index: int, trunk: str, vlan: int, inner_vlan: int | None) -> ServedVlan | str:
         """The trunk VLAN a tagged frame on trunk `trunk` belongs to, or a drop reason."""
