@@ -22,10 +22,10 @@ LEGEND = ("offered/s: highest perfdhcp rate with < 1% of DISCOVERs left without 
           "second at that rate; OFFER/ACK p50/p99: per-exchange delays from perfdhcp -x t timestamps; p99 at ½: the "
           "same at half the best rate; CPU: server "
           "utime+stime per completed DORA; RSS at start: resident once started and idle, holding the preloaded leases; "
-          "VmHWM: peak resident over the run, when it also holds the leases of perfdhcp's clients (for ours, the REST "
-          "API's reads after the load included); RSS after API: resident once the load is over and GETs of /api/v1/stats, "
-          "/interfaces, /subnets and /metrics have been answered (ours only: its API is in its process); start s: launch "
-          "to first OFFER on the last link; medians over runs.")
+          "VmHWM: peak resident over the load, when it also holds the leases of perfdhcp's clients; RSS after API: "
+          "resident once the load is over and GETs of /api/v1/stats, /interfaces, /subnets and /metrics have been "
+          "answered (ours only: its API is in its process); start s: launch to first OFFER on the last link; medians "
+          "over runs.")
 
 
 def _comma_list(text: str) -> list[str]:

@@ -55,7 +55,7 @@ class RunOutcome:
     steps: list[Step] = field(default_factory=list)
     half_rate: Step | None = None      # a step at half the best rate, for latency below saturation
     start_rss_kib: int | None = None   # resident once started and idle, holding only `leases`
-    peak_rss_kib: int | None = None    # the peak over the whole run, with perfdhcp's clients' leases too
+    peak_rss_kib: int | None = None    # the peak over the load, with perfdhcp's clients' leases too
     api_rss_kib: int | None = None     # resident after the load and then the server's `api_reads`
     open_fds: int | None = None
     packet_sockets: int | None = None
@@ -134,10 +134,10 @@ def run_once(server: Server, topology: Topology, plan: LoadPlan, leases: list[Pr
                 _wait_until_idle(process.pid)
                 outcome.start_rss_kib = procstat.rss_kib(process.pid)
                 _measure(process.pid, topology, plan, outcome)
+                outcome.peak_rss_kib = procstat.peak_rss_kib(process.pid)
                 if server.api_reads:
                     _read_api(topology, server.api_reads)
                     outcome.api_rss_kib = procstat.rss_kib(process.pid)
-                outcome.peak_rss_kib = procstat.peak_rss_kib(process.pid)
             except (OSError, RuntimeError) as failure:
                 outcome.error = f"failed: {failure}; log: {_log_reason(log_path)}"
             finally:
