@@ -50,10 +50,15 @@ SNAME_OFFSET, SNAME_SIZE = 44, 64
 FILE_OFFSET, FILE_SIZE = 108, 128
 OVERLOAD_FILE, OVERLOAD_SNAME = 1, 2
 
-_HEADER = Struct("!BBBBIHHIIII")    # op to giaddr: chaddr, sname and file are cut out only as far as they are used
+# op to giaddr, then the first bytes of sname and file (NUL: the field is empty, and is not even sliced) and, in the
+# longer form, the magic cookie: all that decode reads of the fixed fields but chaddr, in one unpack
+_HEADER = Struct("!BBBBIHHIIII16xB63xB")
+_HEADER_AND_COOKIE = Struct(_HEADER.format + "127x4s")
+NO_COOKIE = bytes(len(MAGIC_COOKIE))   # where the cookie belongs in a BOOTP message with a full vendor field
 _HEADER_WITH_COOKIE = Struct("!BBBBIHHIIII16s64s128s4s")
 _BYTE = [bytes((value,)) for value in range(256)]
 _END = _BYTE[OPTION_END]
+_PAD_OR_END = frozenset({OPTION_PAD, OPTION_END})
 _PLAIN_OPTION_CODES = frozenset(range(1, 255)) - {OPTION_OVERLOAD}
 _PADDING = [bytes(size) for size in range(MIN_BOOTP_SIZE - OPTIONS_OFFSET)]
 ENCODED_OPTIONS_LIMIT = 4096   # remembered sets of reply options: about two per link (OFFER and ACK)
@@ -80,20 +85,21 @@ def _parse_options(buf: bytes, start: int, stop: int, options: dict[int, bytes])
     i = start
     while i < stop:
         code = buf[i]
-        if code == OPTION_PAD:
+        if code in _PAD_OR_END:   # one test for the common case, an option with a length
+            if code == OPTION_END:
+                return
             i += 1
             continue
-        if code == OPTION_END:
-            return
-        if i + 1 >= stop:
+        value_start = i + 2
+        if value_start > stop:
             raise MalformedPacket("option-overrun", f"option {code} has no length byte")
-        end = i + 2 + buf[i + 1]
+        end = value_start + buf[i + 1]
         if end > stop:
             raise MalformedPacket("option-overrun", f"option {code} runs {end - stop} bytes past its field")
         if code in options:
-            options[code] += buf[i + 2 : end]
+            options[code] += buf[value_start:end]
         else:
-            options[code] = buf[i + 2 : end]
+            options[code] = buf[value_start:end]
         i = end
 
 
@@ -102,31 +108,34 @@ def decode(payload: bytes) -> DhcpMessage:
     if type(payload) is not bytes:
         payload = bytes(payload)
     size = len(payload)
-    if size < FIXED_HEADER_SIZE:
+    if size >= OPTIONS_OFFSET:
+        fields = _HEADER_AND_COOKIE.unpack_from(payload)
+    elif size >= FIXED_HEADER_SIZE:   # no cookie (plain BOOTP), or a cut one: "short" once op and hlen are checked
+        fields = (*_HEADER.unpack_from(payload), None)
+    else:
         raise MalformedPacket("short", f"{size} bytes, a BOOTP message has at least {FIXED_HEADER_SIZE}")
-    op, htype, hlen, hops, xid, secs, flags, ciaddr, yiaddr, siaddr, giaddr = _HEADER.unpack_from(payload)
+    op, htype, hlen, hops, xid, secs, flags, ciaddr, yiaddr, siaddr, giaddr, sname_start, file_start, cookie = fields
     if op != 1 and op != 2:
         raise MalformedPacket("bad-op", f"op {op}")
     if hlen > MAX_HLEN:
         raise MalformedPacket("bad-hlen", f"hlen {hlen}")
-    # NUL-terminated strings; most requests have neither, so an empty field is not even sliced
-    sname = payload[SNAME_OFFSET : SNAME_OFFSET + SNAME_SIZE].partition(b"\0")[0] if payload[SNAME_OFFSET] else b""
-    file = payload[FILE_OFFSET : FILE_OFFSET + FILE_SIZE].partition(b"\0")[0] if payload[FILE_OFFSET] else b""
+    # NUL-terminated strings; most requests have neither
+    sname = payload[SNAME_OFFSET : SNAME_OFFSET + SNAME_SIZE].partition(b"\0")[0] if sname_start else b""
+    file = payload[FILE_OFFSET : FILE_OFFSET + FILE_SIZE].partition(b"\0")[0] if file_start else b""
     options: dict[int, bytes] = {}
-    if size > FIXED_HEADER_SIZE:
-        if size < OPTIONS_OFFSET:
+    if cookie == MAGIC_COOKIE:
+        _parse_options(payload, OPTIONS_OFFSET, size, options)
+        if OPTION_OVERLOAD in options:
+            overload = _parse_overloaded_fields(payload, options)
+            if overload & OVERLOAD_FILE:
+                file = b""
+            if overload & OVERLOAD_SNAME:
+                sname = b""
+    elif cookie is None:
+        if size > FIXED_HEADER_SIZE:
             raise MalformedPacket("short", f"{size} bytes cut the magic cookie")
-        cookie = payload[FIXED_HEADER_SIZE:OPTIONS_OFFSET]
-        if cookie == MAGIC_COOKIE:
-            _parse_options(payload, OPTIONS_OFFSET, size, options)
-            if OPTION_OVERLOAD in options:
-                overload = _parse_overloaded_fields(payload, options)
-                if overload & OVERLOAD_FILE:
-                    file = b""
-                if overload & OVERLOAD_SNAME:
-                    sname = b""
-        elif cookie != b"\0\0\0\0":
-            raise MalformedPacket("bad-magic", cookie.hex())
+    elif cookie != NO_COOKIE:
+        raise MalformedPacket("bad-magic", cookie.hex())
     return DhcpMessage(
         op,
         htype,

@@ -85,7 +85,8 @@ def udp_payload(data: bytes) -> bytes:
 
 def _checked_layers(data: bytes) -> tuple[bytes, bytes, tuple[int, ...], int, int, int, int, bytes]:
     """A frame's fields in `Frame`'s order, its addresses as integers; raises BadFrame."""
-    if len(data) < _ETHERNET_SIZE:
+    size = len(data)
+    if size < _ETHERNET_SIZE:
         raise BadFrame("short", "ethernet header")
     dst_mac, src_mac, ethertype = _ETHERNET.unpack_from(data)
     if ethertype == TPID_8021Q or ethertype == TPID_8021AD:
@@ -95,7 +96,7 @@ def _checked_layers(data: bytes) -> tuple[bytes, bytes, tuple[int, ...], int, in
     if ethertype != ETHERTYPE_IPV4:
         raise BadFrame("not-ipv4", f"ethertype 0x{ethertype:04x}")
 
-    if len(data) < offset + _IPV4_SIZE:
+    if size < offset + _IPV4_SIZE:
         raise BadFrame("short", "ipv4 header")
     (version_ihl, _tos, total_length, _ident, fragment, _ttl, protocol, _checksum,
      src_ip, dst_ip) = _IPV4.unpack_from(data, offset)
@@ -104,7 +105,7 @@ def _checked_layers(data: bytes) -> tuple[bytes, bytes, tuple[int, ...], int, in
     header_length = (version_ihl & 0x0F) * 4
     if header_length < _IPV4_SIZE:
         raise BadFrame("bad-ip-header-length", str(header_length))
-    if total_length < header_length or offset + total_length > len(data):
+    if total_length < header_length or offset + total_length > size:
         raise BadFrame("bad-ip-length", f"total length {total_length}")
     if from_bytes(data[offset:offset + header_length], "big") % _FOLD:
         raise BadFrame("bad-ip-checksum")
