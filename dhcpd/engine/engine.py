@@ -28,7 +28,7 @@ from dhcpd.engine.probe import ProbeFirst, ping_timeout
 from dhcpd.engine.reply import BOOTP_STEPS, FIXED_BOOTP_STEPS, NAK_STEPS, ReplyContext, ScopeStack, build_reply
 from dhcpd.engine.reverse_names import ResolveFirst, ReverseNames
 from dhcpd.engine.types import Decision, Destination, DestinationKind, Ingress
-from dhcpd.leases.record import Lease, LeaseLink, LeaseState
+from dhcpd.leases.record import Lease, LeaseState, shared_link
 from dhcpd.wire.addresses import address_text, address_value, from_bytes, shared_address
 from dhcpd.wire.codec import MalformedPacket, option82_suboptions
 from dhcpd.wire.message import BOOTREQUEST, MESSAGE_TYPES, ZERO, DhcpMessage, MessageType
@@ -160,8 +160,6 @@ class Engine:
         self._static_stacks: dict[tuple, ScopeStack] = {}
         # by options 118 and 82.5, giaddr and link name: (the link's addresses, Placement)
         self._placements: dict[tuple, tuple[tuple, Placement]] = {}
-        # by subnet, link name, index and VLAN ids and relay: one LeaseLink for every lease seen there
-        self._lease_links: dict[tuple, LeaseLink] = {}
         self._open_pools: dict[int, bool] = {}   # pools without permit lists that take unknown clients
         self._pool_subnets = {id(pool): subnet for subnet in config.subnets for pool in subnet.pools}
         self.leases = LeaseIndex([pool for subnet in config.subnets for pool in subnet.pools], leases,
@@ -595,26 +593,18 @@ class Engine:
                 self._static_stacks[key] = stack
         return stack
 
-    def _lease_for(self, request: Request, address: IPv4Address, subnet: Subnet | None, state: LeaseState,
-                   now: float, seconds: float) -> Lease:
+    @staticmethod
+    def _lease_for(request: Request, address: IPv4Address, subnet: Subnet | None, state: LeaseState, now: float,
+                   seconds: float) -> Lease:
         name = request.message.options.get(OPTION_HOST_NAME)
-        # positional, in Lease's field order: a dataclass made with keywords costs three times as much
+        ingress, agent = request.ingress, request.agent
+        relay = address_value(request.message.giaddr) if request.segment.relayed else None
+        link = shared_link(None if subnet is None else subnet.id, ingress.ifname, ingress.ifindex, ingress.vlan,
+                           ingress.inner_vlan, relay)
+        # positional, in the constructor's order: keywords cost more
         return Lease(address, state, now, now + seconds, request.mac, request.client_id,
-                     name.decode(errors="replace") if name else None, self._lease_link(request, subnet),
-                     request.agent.get(SUBOPTION_CIRCUIT_ID), request.agent.get(SUBOPTION_REMOTE_ID))
-
-    def _lease_link(self, request: Request, subnet: Subnet | None) -> LeaseLink:
-        ingress = request.ingress
-        relay = request.message.giaddr if request.segment.relayed else None
-        # the relay by its int: an IPv4Address's hash is a Python method
-        key = (None if subnet is None else subnet.id, ingress.ifname, ingress.ifindex, ingress.vlan, ingress.inner_vlan,
-               None if relay is None else address_value(relay))
-        link = self._lease_links.get(key)
-        if link is None:
-            if len(self._lease_links) >= PLACEMENT_LIMIT:
-                self._lease_links.clear()
-            link = self._lease_links[key] = LeaseLink(*key[:5], relay)
-        return link
+                     name.decode(errors="replace") if name else None, link, agent.get(SUBOPTION_CIRCUIT_ID),
+                     agent.get(SUBOPTION_REMOTE_ID))
 
     def _subnet_of(self, address: IPv4Address) -> Subnet | None:
         return self.subnets.subnet_for(address)

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from ipaddress import IPv4Address
 from typing import Any
 
 from sqlalchemy import (
@@ -24,7 +23,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from dhcpd.leases.record import NOWHERE, Lease, LeaseLink, LeaseState
+from dhcpd.leases.record import NOWHERE, Lease, LeaseLink, LeaseState, shared_link
+from dhcpd.wire.addresses import text_value
 
 # BIGINT on PostgreSQL; plain INTEGER on SQLite so that the primary key is the rowid.
 IPV4_INT = BigInteger().with_variant(Integer(), "sqlite")
@@ -133,12 +133,6 @@ def loaded_lease_columns(dialect: str) -> tuple:
             LEASES.c.hostname, LEASES.c.circuit_id, LEASES.c.remote_id, link)
 
 
-# Each place where leases were seen, one `LeaseLink` shared by the leases seen there (the driver makes new
-# values per row). Bounded: emptied when full, which only costs sharing.
-_shared_links: dict[tuple, LeaseLink] = {}
-_SHARED_LIMIT = 65536
-
-
 def lease_from_tuple(values: tuple) -> Lease:
     """The `Lease` of a row selected with `LEASE_COLUMNS`, in that order."""
     (ip, state, starts, expires, mac, client_id, hostname, subnet, interface, ifindex, vlan, inner_vlan,
@@ -172,15 +166,8 @@ def leases_from_loaded(rows: Iterable[tuple]) -> list[Lease]:
 
 def _shared_link(subnet: str | None, interface: str | None, ifindex: int | None, vlan: int | None,
                  inner_vlan: int | None, relay: str | None) -> LeaseLink:
-    """The link columns' values as a `LeaseLink`, shared with the other leases seen there."""
-    key = (subnet, interface, ifindex, vlan, inner_vlan, relay)
-    shared = _shared_links.get(key)
-    if shared is None:
-        if len(_shared_links) >= _SHARED_LIMIT:
-            _shared_links.clear()
-        shared = _shared_links[key] = LeaseLink(subnet, interface, ifindex, vlan, inner_vlan,
-                                                None if relay is None else IPv4Address(relay))
-    return shared
+    """The link columns' values (the relay as stored, in text) as the `LeaseLink` shared by the leases seen there."""
+    return shared_link(subnet, interface, ifindex, vlan, inner_vlan, None if relay is None else text_value(relay))
 
 
 def lease_from_row(row: LeaseRow) -> Lease:

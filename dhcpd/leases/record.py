@@ -3,8 +3,9 @@
 Plain data, no SQL: the engine keeps these in its in-memory index, and the store persists them. Times are
 POSIX seconds (float) so that the engine can be fed any clock.
 
-Where a lease was seen (subnet, link, VLAN ids, relay) is one `LeaseLink`, which the store and the engine share
-among the leases seen at the same place: six fields a lease were 48 of the ~620 bytes each lease held in memory.
+Where a lease was seen (subnet, link, VLAN ids, relay) is one `LeaseLink`, the same object (`shared_link`) for
+every lease seen at the same place, loaded by the store or made by the engine: six fields a lease were 48 of the
+~620 bytes each lease held in memory.
 A lease holds its address as an int (`address`), the key of the engine's address table, and makes `ip`, the
 IPv4Address, when asked: one kept in each lease cost 48 bytes more, and building it cost a Python __init__ per
 lease loaded.
@@ -44,6 +45,25 @@ class LeaseLink:
 
 
 NOWHERE = LeaseLink()
+
+# Each place where leases were seen, by its values (the relay's address as an int: an IPv4Address's hash is a
+# Python method). Bounded: emptied when full, which only costs sharing.
+_shared_links: dict[tuple, LeaseLink] = {}
+SHARED_LINKS_LIMIT = 65536
+
+
+def shared_link(subnet: str | None, interface: str | None, ifindex: int | None, vlan: int | None,
+                inner_vlan: int | None, relay: int | None) -> LeaseLink:
+    """The `LeaseLink` of these values (`relay`: the relay's address as an int), one object for all the leases
+    seen there: the store's rows and the engine's requests each bring their own copies of the values."""
+    key = (subnet, interface, ifindex, vlan, inner_vlan, relay)
+    link = _shared_links.get(key)
+    if link is None:
+        if len(_shared_links) >= SHARED_LINKS_LIMIT:
+            _shared_links.clear()
+        link = _shared_links[key] = LeaseLink(subnet, interface, ifindex, vlan, inner_vlan,
+                                              None if relay is None else shared_address(relay))
+    return link
 
 
 class Lease:

@@ -6,7 +6,7 @@ from ipaddress import IPv4Address
 
 import pytest
 
-from dhcpd.leases import models
+from dhcpd.leases import models, record
 from dhcpd.leases.models import lease_from_tuple, leases_from_loaded
 from dhcpd.leases.record import Lease, LeaseLink, LeaseState
 
@@ -39,10 +39,10 @@ def test_missing_values_stay_missing():
 
 
 def test_the_shared_values_are_bounded(monkeypatch):
-    monkeypatch.setattr(models, "_SHARED_LIMIT", 4)
+    monkeypatch.setattr(record, "SHARED_LINKS_LIMIT", 4)
     for n in range(20):
         assert lease_from_tuple(row(n, ifindex=n, relay=f"10.9.1.{n}")).relay == IPv4Address(f"10.9.1.{n}")
-    assert len(models._shared_links) <= 4
+    assert len(record._shared_links) <= 4
 
 
 def test_loaded_leases_of_one_link_share_its_values_with_any_row_of_it():
