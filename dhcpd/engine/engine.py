@@ -28,7 +28,7 @@ from dhcpd.engine.probe import ProbeFirst, ping_timeout
 from dhcpd.engine.reply import BOOTP_STEPS, FIXED_BOOTP_STEPS, NAK_STEPS, ReplyContext, ScopeStack, build_reply
 from dhcpd.engine.reverse_names import ResolveFirst, ReverseNames
 from dhcpd.engine.types import Decision, Destination, DestinationKind, Ingress
-from dhcpd.leases.record import Lease, LeaseState, shared_link
+from dhcpd.leases.record import ETHERNET_MAC, Lease, LeaseState, shared_link
 from dhcpd.wire.addresses import address_text, address_value, from_bytes, shared_address
 from dhcpd.wire.codec import MalformedPacket, option82_suboptions
 from dhcpd.wire.message import BOOTREQUEST, MESSAGE_TYPES, ZERO, DhcpMessage, MessageType
@@ -109,9 +109,13 @@ class Request:
         return frozenset(m.client_class.name for m in self.memberships)
 
     def owns(self, lease: Lease) -> bool:
-        if self.client_id is not None and lease.client_id is not None:
-            return lease.client_id == self.client_id
-        return lease.client_id is None and lease.mac == self.mac
+        """By client id when both have one, else by MAC when the lease has no client id."""
+        stored = lease.stored_client_id
+        if stored is None:
+            return lease.mac == self.mac
+        if stored is ETHERNET_MAC:
+            return self.client_id == b"\x01" + lease.mac
+        return stored == self.client_id
 
 
 class Placement(NamedTuple):

@@ -82,3 +82,14 @@ def test_a_lease_keeps_its_address_as_an_int_and_reads_and_copies_as_an_ipv4addr
     assert lease.copy(ip=IPv4Address("10.1.2.4")).ip == IPv4Address("10.1.2.4")
     assert lease.copy(state=LeaseState.EXPIRED) != lease and lease != "10.1.2.3"
     assert repr(lease).startswith("Lease(ip=IPv4Address('10.1.2.3'), state=<LeaseState.ACTIVE: 'active'>, starts=1.0")
+
+
+def test_a_client_id_of_01_and_the_mac_is_read_back_and_copied_as_given():
+    mac = b"\x02\x00\x00\x00\x00\x07"
+    lease = Lease(IPv4Address("10.1.2.3"), LeaseState.ACTIVE, 1.0, 2.0, mac=mac, client_id=b"\x01" + mac)
+    assert lease.client_id == b"\x01" + mac and lease == lease.copy()
+    moved = lease.copy(mac=b"\x02\x00\x00\x00\x00\x08")   # the client id stays what it was
+    assert moved.client_id == b"\x01" + mac and moved.mac == b"\x02\x00\x00\x00\x00\x08"
+    assert lease != Lease(IPv4Address("10.1.2.3"), LeaseState.ACTIVE, 1.0, 2.0, mac=mac, client_id=b"\x01" + mac[:5])
+    assert Lease(IPv4Address("10.1.2.3"), LeaseState.ACTIVE, 1.0, 2.0, client_id=b"\x01").client_id == b"\x01"
+    assert "client_id=b'\\x01\\x02\\x00" in repr(lease)
