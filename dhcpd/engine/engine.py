@@ -76,7 +76,7 @@ class Request:
     on first use (classes, `if` blocks, option expressions), not for every request."""
 
     __slots__ = ("message", "ingress", "segment", "server_ip", "client_id", "mac", "agent", "hosts", "host", "via",
-                 "relay", "_packet", "memberships", "who")
+                 "relay", "_packet", "memberships", "hostname", "client_via")
 
     def __init__(self, message: DhcpMessage, ingress: Ingress, placement: Placement, agent: dict[int, bytes],
                  hosts: list[Host]) -> None:
@@ -91,8 +91,10 @@ class Request:
         self._packet: PacketView | None = None
         self.memberships: tuple[Membership, ...] = ()
         name = message.options.get(OPTION_HOST_NAME)
-        # `02:42:.. (hostname)` as isc-dhcpd logs a client
-        self.who = f"{self.mac.hex(':')} ({name.decode(errors='replace')})" if name else self.mac.hex(":")
+        self.hostname = name.decode(errors="replace") if name else None
+        # `02:42:.. (hostname) via 10.0.0.2`: the client and where it came from, as isc-dhcpd's log lines end
+        self.client_via = (f"{self.mac.hex(':')} ({self.hostname}) via {self.via}" if name
+                           else f"{self.mac.hex(':')} via {self.via}")
 
     @property
     def packet(self) -> PacketView:
@@ -164,8 +166,10 @@ class Engine:
         self._static_stacks: dict[tuple, ScopeStack] = {}
         # by options 118 and 82.5, giaddr and link name: (the link's addresses, Placement)
         self._placements: dict[tuple, tuple[tuple, Placement]] = {}
-        self._open_pools: dict[int, bool] = {}   # pools without permit lists that take unknown clients
-        self._pool_subnets = {id(pool): subnet for subnet in config.subnets for pool in subnet.pools}
+        self._pool_subnets = {pool: subnet for subnet in config.subnets for pool in subnet.pools}
+        # pools without permit lists that take unknown clients: every client may use them
+        self._open_pools = {pool: not pool.permits and pool.param("unknown-clients", True)
+                            for pool in self._pool_subnets}
         self.leases = LeaseIndex([pool for subnet in config.subnets for pool in subnet.pools], leases,
                                  self.cursor_offset)
 
@@ -194,7 +198,14 @@ class Engine:
             agent = option82_suboptions(options[OPTION_RELAY_AGENT]) if OPTION_RELAY_AGENT in options else {}
         except MalformedPacket:
             return Decision(drop_reason="bad-relay-agent-option")
-        placement = self._place(message, ingress, agent)
+        # where the request stands, remembered until the configuration changes; the link's addresses are checked,
+        # not hashed: an IPv4Interface's hash is a Python method, while the tuple a link's frames all carry compares
+        # equal to itself without a call
+        key = (options.get(OPTION_SUBNET_SELECTION), agent.get(SUBOPTION_LINK_SELECTION), address_value(message.giaddr),
+               ingress.ifname)
+        placed = self._placements.get(key)
+        placement = (placed[1] if placed is not None and placed[0] == ingress.addresses
+                     else self._place(key, message, ingress, agent))
         if placement is None:
             name = f"DHCP{kind.name}" if kind is not None else "BOOTREQUEST"
             via = str(message.giaddr) if message.giaddr != ZERO else ingress.ifname
@@ -209,34 +220,26 @@ class Engine:
             request.memberships = self.classifier.classify(request.packet)
         return handler(self, request, now)
 
-    def _place(self, message: DhcpMessage, ingress: Ingress, agent: dict[int, bytes]) -> Placement | None:
-        """Where the request stands (None: on no segment we serve); remembered until the configuration changes."""
-        key = (message.options.get(OPTION_SUBNET_SELECTION), agent.get(SUBOPTION_LINK_SELECTION),
-               address_value(message.giaddr), ingress.ifname)
-        # The link's addresses are checked, not hashed: an IPv4Interface's hash is a Python method, while the
-        # tuple a link's frames all carry compares equal to itself without a call.
-        placed = self._placements.get(key)
-        if placed is not None and placed[0] == ingress.addresses:
-            placement = placed[1]
+    def _place(self, key: tuple, message: DhcpMessage, ingress: Ingress, agent: dict[int, bytes]) -> Placement | None:
+        """Where the request stands (None: on no segment we serve), remembered under `key`."""
+        segment = find_segment(message, ingress, agent, self.subnets)
+        if segment is None:
+            return None
+        if len(self._placements) >= PLACEMENT_LIMIT:
+            self._placements.clear()
+        if segment.relayed:
+            via = address_text(address_value(message.giaddr))
+            relay = Destination(TO_RELAY, message.giaddr, SERVER_PORT)
         else:
-            segment = find_segment(message, ingress, agent, self.subnets)
-            if segment is None:
-                return None
-            if len(self._placements) >= PLACEMENT_LIMIT:
-                self._placements.clear()
-            if segment.relayed:
-                via = address_text(address_value(message.giaddr))
-                relay = Destination(TO_RELAY, message.giaddr, SERVER_PORT)
-            else:
-                via, relay = ingress.ifname, None
-            placement = Placement(segment, server_address(segment, ingress), via, relay)
-            self._placements[key] = (ingress.addresses, placement)
+            via, relay = ingress.ifname, None
+        placement = Placement(segment, server_address(segment, ingress), via, relay)
+        self._placements[key] = (ingress.addresses, placement)
         return placement
 
     # -- DISCOVER ---------------------------------------------------------------------------------
 
     def _discover(self, request: Request, now: float) -> Decision:
-        log = [f"DHCPDISCOVER from {request.who} via {request.via}"]
+        log = [f"DHCPDISCOVER from {request.client_via}"]
         fixed = self.hosts.fixed_address(request.hosts, request.segment.subnets) if request.hosts else None
         if fixed is not None:
             host, address = fixed
@@ -244,13 +247,14 @@ class Engine:
         address = self._choose_address(request, now)
         if address is None:
             network = request.segment.subnets[0].network
-            log.append(f"DHCPDISCOVER from {request.who} via {request.via}: network {network}: no free leases")
+            log.append(f"DHCPDISCOVER from {request.client_via}: network {network}: no free leases")
             return Decision(drop_reason="no-free-leases", log=log)
         current = self.leases.get(address)
         new_to_client = current is None or not request.owns(current)
-        scope, subnet = self._placed(address)
+        value = address_value(address)
+        scope, subnet = self._placed(value)
         if current is None or current.state is not ACTIVE or current.expires <= now:
-            self.leases.put(self._lease_for(request, address, subnet, OFFERED, now, self.offer_hold))
+            self.leases.put(self._lease_for(request, value, subnet, OFFERED, now, self.offer_hold))
         host = request.host
         scopes = self._scopes(request, scope, host)
         if new_to_client and scopes.ping_check:
@@ -289,7 +293,7 @@ class Engine:
                 return address
         for subnet in request.segment.subnets:
             for pool in subnet.pools:
-                if not self._permitted(pool, request):
+                if not (self._open_pools[pool] or self._permitted(pool, request)):   # an open pool, without a call
                     continue
                 found = self.leases.allocate(pool, lambda value: self._available(request, value, now), now)
                 if found is not None:
@@ -306,12 +310,12 @@ class Engine:
     def _allowed(self, request: Request, address: IPv4Address) -> bool:
         """In a permitted pool of the request's segment and not reserved for another host."""
         state = self.leases.pool_of(address_value(address))
-        return (state is not None and self._pool_subnets[id(state.pool)] in request.segment.subnets
+        return (state is not None and self._pool_subnets[state.pool] in request.segment.subnets
                 and self._pool_allows(request, state.pool, address))
 
     def _pool_allows(self, request: Request, pool: Pool, address: IPv4Address) -> bool:
         """`pool`, the address's, takes this client, and the address is not reserved for another host."""
-        return self._permitted(pool, request) and (
+        return (self._open_pools[pool] or self._permitted(pool, request)) and (   # an open pool, without a call
             not self.hosts.reserved or not self.hosts.reserved_for_other(address, request.hosts))
 
     def _available(self, request: Request, value: int, now: float) -> bool:
@@ -321,10 +325,7 @@ class Engine:
 
     def _permitted(self, pool: Pool, request: Request) -> bool:
         """isc's permit lists: any matching `deny` refuses; with `allow`s, one of them must match."""
-        open_to_all = self._open_pools.get(id(pool))
-        if open_to_all is None:
-            open_to_all = self._open_pools[id(pool)] = not pool.permits and pool.param("unknown-clients", True)
-        if open_to_all:
+        if self._open_pools[pool]:
             return True
         known = bool(request.hosts)
         if not (pool.param("unknown-clients", True) or known):
@@ -346,22 +347,30 @@ class Engine:
 
     def _request(self, request: Request, now: float) -> Decision:
         message = request.message
-        chosen_server = message.options.get(OPTION_SERVER_ID)
-        wanted = message.options.get(OPTION_REQUESTED_ADDRESS)
-        requested = shared_address(from_bytes(wanted, "big")) if wanted is not None and len(wanted) == 4 else None
-        address = requested or (message.ciaddr if address_value(message.ciaddr) else None)   # as in reply_destination
-        server_id = (shared_address(from_bytes(chosen_server, "big"))
-                     if chosen_server is not None and len(chosen_server) == 4 else None)
-        shown = f"DHCPREQUEST for {address_text(address_value(address)) if address is not None else None}" + (
-            f" ({address_text(address_value(server_id))})" if server_id is not None else "")
-        log = [f"{shown} from {request.who} via {request.via}"]
-        if address is None:
+        options = message.options
+        # addresses as ints until the reply needs one: IPv4Address's ==, hash and constructor are Python code
+        wanted = options.get(OPTION_REQUESTED_ADDRESS)
+        if wanted is not None and len(wanted) == 4:
+            value = from_bytes(wanted, "big")
+        else:
+            value = address_value(message.ciaddr) or None   # an unset ciaddr (0) is no address: as in reply_destination
+        chosen_server = options.get(OPTION_SERVER_ID)
+        server_value = (from_bytes(chosen_server, "big")
+                        if chosen_server is not None and len(chosen_server) == 4 else None)
+        shown = address_text(value) if value is not None else None
+        if server_value is None:
+            log = [f"DHCPREQUEST for {shown} from {request.client_via}"]
+        else:
+            log = [f"DHCPREQUEST for {shown} ({address_text(server_value)}) from {request.client_via}"]
+        if value is None:
             return Decision(drop_reason="request-without-address", log=log)
-        if chosen_server is not None and not self._is_ours(server_id, request):
+        if (chosen_server is not None and server_value != address_value(request.server_ip)
+                and not self._on_ingress(server_value, request)):
             self._drop_offers(request)
             log[0] += ": lease owned by another server"
             return Decision(drop_reason="other-server", log=log)
-        scope, subnet = self._placed(address)
+        address = shared_address(value)
+        scope, subnet = self._placed(value)
         if subnet not in request.segment.subnets:
             return self._nak(request, address, log, "wrong network")
         pool = scope if scope is not subnet else None   # _placed gives the subnet twice for an address in no pool
@@ -378,7 +387,7 @@ class Engine:
                 return self._nak(request, address, log, "address was declined")
             if pool is None or not self._pool_allows(request, pool, address):
                 return self._nak(request, address, log, "address not available to this client")
-        elif not self.leases.is_free(address_value(address), now) or (
+        elif not self.leases.is_free(value, now) or (
                 self.hosts.reserved and self.hosts.reserved_for_other(address, request.hosts)):
             return self._nak(request, address, log, "address leased to another client")
         elif chosen_server is None:
@@ -386,18 +395,18 @@ class Engine:
             return Decision(drop_reason="unknown-lease", log=log)
         elif pool is None or not self._pool_allows(request, pool, address):
             return self._nak(request, address, log, "address not in a pool for this client")
-        renewing = owned and lease.state is ACTIVE and lease.expires > now
-        full = None if renewing or not request.memberships else self.billing.full(request.memberships, self.leases, now)
-        if full is not None:
-            log[0] += f": lease limit of class {full.client_class.name} reached"
-            return Decision(drop_reason="lease-limit", log=log)
+        if request.memberships and not (owned and lease.state is ACTIVE and lease.expires > now):   # not renewing
+            full = self.billing.full(request.memberships, self.leases, now)
+            if full is not None:
+                log[0] += f": lease limit of class {full.client_class.name} reached"
+                return Decision(drop_reason="lease-limit", log=log)
         host = request.host
         scopes = self._scopes(request, scope, host)
-        seconds = scopes.lease_time(request.message.options.get(OPTION_LEASE_TIME))
+        seconds = scopes.lease_time(options.get(OPTION_LEASE_TIME))
         decision = self._answer(request, ACK, address, scopes, subnet, host, log, now, seconds)
         if isinstance(decision, ResolveFirst):
             return decision
-        acked = self._lease_for(request, address, subnet, ACTIVE, now, seconds)
+        acked = self._lease_for(request, value, subnet, ACTIVE, now, seconds)
         self.leases.put(acked)
         if request.memberships:
             self.billing.bill(request.memberships, address)
@@ -416,12 +425,9 @@ class Engine:
         return released
 
     @staticmethod
-    def _is_ours(server_id: IPv4Address | None, request: Request) -> bool:
-        """Whether option 54 (None: not 4 bytes long) names this server."""
-        if server_id is None:
-            return False
-        return (address_value(server_id) == address_value(request.server_ip)  # IPv4Address == is a Python method
-                or any(a.ip == server_id for a in request.ingress.addresses))
+    def _on_ingress(server_id: int | None, request: Request) -> bool:
+        """Whether option 54, as an int (None: not 4 bytes long), is an address of the link the request came in on."""
+        return server_id is not None and any(address_value(a.ip) == server_id for a in request.ingress.addresses)
 
     def _drop_offers(self, request: Request) -> None:
         for lease in self.leases.client_leases(request.client_id, request.mac):
@@ -459,7 +465,7 @@ class Engine:
         if address is None:
             log[0] += ": BOOTP from dynamic client and no dynamic leases"
             return Decision(drop_reason="no-dynamic-bootp-leases", log=log)
-        (scope, subnet), host = self._placed(address), request.host
+        (scope, subnet), host = self._placed(address_value(address)), request.host
         scopes = self._scopes(request, scope, host)
         if not scopes.param("bootp", True):
             return self._bootp_disallowed(log)
@@ -517,7 +523,7 @@ class Engine:
             return Decision(drop_reason="decline-without-address")
         address = IPv4Address(wanted)
         lease = self.leases.get(address)
-        log = f"DHCPDECLINE of {address} from {request.who} via {request.via}"
+        log = f"DHCPDECLINE of {address} from {request.client_via}"
         if lease is None or not request.owns(lease) or lease.state not in HELD:
             return Decision(drop_reason="decline-unknown-lease", log=[log + ": not found"])
         declined = lease.copy(state=DECLINED, starts=now, expires=now + self.decline_probation)
@@ -528,7 +534,7 @@ class Engine:
         address = request.message.ciaddr
         lease = self.leases.get(address)
         found = lease is not None and request.owns(lease) and lease.state in HELD
-        log = [f"DHCPRELEASE of {address} from {request.who} via {request.via} ({'found' if found else 'not found'})"]
+        log = [f"DHCPRELEASE of {address} from {request.client_via} ({'found' if found else 'not found'})"]
         if not found:
             return Decision(drop_reason="release-unknown-lease", log=log)
         released = lease.copy(state=RELEASED, expires=now)
@@ -572,9 +578,9 @@ class Engine:
         ctx = ReplyContext(request.message, kind, request.server_ip, scopes, subnet, address, lease_time, host,
                            lease_hostname)
         reply = build_reply(ctx) if kind is not None else build_reply(ctx, BOOTP_STEPS)
-        shown = address_text(address_value(address))
-        log.append(f"{ANSWER_VERBS[kind]} {shown} to {request.who} via {request.via}")
-        return Decision(reply, reply_destination(request, reply, nak=False), request.server_ip, [], log)
+        log.append(f"{ANSWER_VERBS[kind]} {address_text(address_value(address))} to {request.client_via}")
+        # a relayed request's destination is its placement's, without a call
+        return Decision(reply, request.relay or reply_destination(request, reply, False), request.server_ip, [], log)
 
     @staticmethod
     def _configured_host_name(scopes: ScopeStack, host: Host | None) -> bool:
@@ -587,9 +593,9 @@ class Engine:
         across requests, until the configuration or the reservations change."""
         if request.memberships:
             class_scopes = tuple(m.scope for m in request.memberships)
-            key = (id(scope), id(host), tuple(map(id, class_scopes)))
+            key = (scope, host, class_scopes)
         else:
-            class_scopes, key = (), (id(scope), id(host))
+            class_scopes, key = (), (scope, host)
         stack = self._static_stacks.get(key)
         if stack is None:
             stack = ScopeStack(scope, host, class_scopes, request.packet)
@@ -598,28 +604,26 @@ class Engine:
         return stack
 
     @staticmethod
-    def _lease_for(request: Request, address: IPv4Address, subnet: Subnet | None, state: LeaseState, now: float,
-                   seconds: float) -> Lease:
-        name = request.message.options.get(OPTION_HOST_NAME)
-        ingress, agent = request.ingress, request.agent
+    def _lease_for(request: Request, address: IPv4Address | int, subnet: Subnet | None, state: LeaseState,
+                   now: float, seconds: float) -> Lease:
+        ifname, ifindex, _, vlan, inner_vlan = request.ingress   # unpacked at once: each field read is a descriptor call
         relay = address_value(request.message.giaddr) if request.segment.relayed else None
-        link = shared_link(None if subnet is None else subnet.id, ingress.ifname, ingress.ifindex, ingress.vlan,
-                           ingress.inner_vlan, relay)
+        link = shared_link(None if subnet is None else subnet.id, ifname, ifindex, vlan, inner_vlan, relay)
+        agent = request.agent
         # positional, in the constructor's order: keywords cost more
-        return Lease(address, state, now, now + seconds, request.mac, request.client_id,
-                     name.decode(errors="replace") if name else None, link, agent.get(SUBOPTION_CIRCUIT_ID),
-                     agent.get(SUBOPTION_REMOTE_ID))
+        return Lease(address, state, now, now + seconds, request.mac, request.client_id, request.hostname, link,
+                     agent.get(SUBOPTION_CIRCUIT_ID), agent.get(SUBOPTION_REMOTE_ID))
 
     def _subnet_of(self, address: IPv4Address) -> Subnet | None:
         return self.subnets.subnet_for(address)
 
-    def _placed(self, address: IPv4Address) -> tuple[Scope | None, Subnet | None]:
-        """The innermost scope of an address (its pool, else its subnet) and its subnet."""
-        state = self.leases.pool_of(address_value(address))
+    def _placed(self, value: int) -> tuple[Scope | None, Subnet | None]:
+        """The innermost scope of an address given as an int (its pool, else its subnet) and its subnet."""
+        state = self.leases.pool_of(value)
         if state is None:
-            subnet = self._subnet_of(address)
+            subnet = self._subnet_of(shared_address(value))
             return subnet, subnet
-        return state.pool, self._pool_subnets[id(state.pool)]
+        return state.pool, self._pool_subnets[state.pool]
 
     _handlers = {
         MessageType.DISCOVER: _discover,

@@ -228,7 +228,7 @@ class LeaseIndex:
                           if (lease := by_ip[value]).stored_client_id is ETHERNET_MAC]
             if found:
                 return found
-        if mac is None:
+        if mac is None or mac not in self._by_mac:   # a new client: no list to build
             return []
         return [
             by_ip[value]
