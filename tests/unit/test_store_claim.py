@@ -104,3 +104,14 @@ def test_the_last_lease_of_one_address_in_a_batch_wins_beside_new_renewed_and_lo
     assert stored[IPv4Address("10.5.3.9")].state is LeaseState.RELEASED
     assert stored[renewed].expires == batch[1].expires
     assert stored[lost].mac == MAC_A
+
+
+@pytest.mark.unit
+def test_the_event_loops_claim_reports_what_a_batch_lost_and_writes_the_rest(store):
+    others = [held(MAC_A, ip=IPv4Address(f"10.5.4.{n}")) for n in range(0, 6, 2)]
+    store.claim_unless_locked(others)
+    batch = [held(MAC_B, ip=IPv4Address(f"10.5.4.{n}")) for n in range(6)]
+    assert store.claim_unless_locked(batch) == {lease.ip for lease in others}
+    stored = {lease.ip: lease for lease in store.load_all()}
+    assert {ip for ip, lease in stored.items() if lease.mac == MAC_B} == {IPv4Address(f"10.5.4.{n}") for n in (1, 3, 5)}
+    assert all(stored[lease.ip].expires == lease.expires for lease in batch[1::2])
