@@ -64,14 +64,19 @@ class RateLimiter:
 
     def allow(self, key: Hashable, now: float) -> bool:
         """Take one token from `key`'s bucket; False when it is empty. `now` is a monotonic time."""
-        bucket = self._buckets.get(key)
+        buckets = self._buckets
+        bucket = buckets.get(key)
         if bucket is None:
-            if len(self._buckets) >= self.max_keys:
-                self._buckets.popitem(last=False)
-            self._buckets[key] = [self.burst - 1.0, now]
+            if len(buckets) >= self.max_keys:
+                buckets.popitem(last=False)
+            buckets[key] = [self.burst - 1.0, now]
             return True
-        self._buckets.move_to_end(key)
-        tokens = min(self.burst, bucket[0] + max(0.0, now - bucket[1]) * self.refill)
+        buckets.move_to_end(key)
+        tokens, updated = bucket
+        if now > updated:   # comparisons, not min() and max(): this runs for every request
+            tokens += (now - updated) * self.refill
+            if tokens > self.burst:
+                tokens = self.burst
         bucket[1] = now
         if tokens >= 1.0:
             bucket[0] = tokens - 1.0
