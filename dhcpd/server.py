@@ -218,7 +218,8 @@ class Server:
                 received = receive()
                 if received is None:
                     break
-                self.handle_frame(*received)
+                data, ifindex, pkttype = received   # not handle_frame(*received): a call with * is not inlined
+                self.handle_frame(data, ifindex, pkttype)
         finally:
             try:
                 self._commit_queued()
@@ -287,16 +288,17 @@ class Server:
             self._write_log(decision.log)
         if decision.drop_reason is not None:
             self.stats.drop(decision.drop_reason, ingress.ifname)
-        if isinstance(decision, ProbeFirst):
-            self._in_background(self._probe_then_carry_out(message, decision, ingress))
-        elif isinstance(decision, ResolveFirst):
-            self._in_background(self._resolve_then_carry_out(message, decision, ingress))
-        elif decision.persist:
+        # A decision that waits for a probe or a name has neither leases nor a reply yet: those are tested first.
+        if decision.persist:
             if not self._to_commit and not self._in_turn:
                 asyncio.get_running_loop().call_soon(self._commit_queued)
             self._to_commit.append((message, decision, ingress))
         elif decision.reply is not None:
             self._send(message, decision, ingress)
+        elif isinstance(decision, ProbeFirst):
+            self._in_background(self._probe_then_carry_out(message, decision, ingress))
+        elif isinstance(decision, ResolveFirst):
+            self._in_background(self._resolve_then_carry_out(message, decision, ingress))
 
     def _in_background(self, work: Coroutine[object, object, None]) -> None:
         """Run `work` as a task the server waits for when it stops."""

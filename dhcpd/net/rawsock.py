@@ -39,6 +39,7 @@ TP_STATUS_KERNEL = 0
 TP_STATUS_USER = 1
 TP_STATUS_CSUMNOTREADY = 0x8    # sent by this host or through a veth: the checksum is not filled in yet
 TP_STATUS_CSUM_VALID = 0x80     # the device or the kernel already verified it
+_CHECKSUM_NOT_TO_CHECK = TP_STATUS_CSUMNOTREADY | TP_STATUS_CSUM_VALID
 TP_STATUS_VLAN_VALID = 0x10     # vlan_tci holds the tag the kernel removed from the frame
 VLAN_ID_MASK = 0x0FFF
 VLAN_TAG_BYTES = 4
@@ -192,21 +193,21 @@ class PacketRing:
         """
         ring = self._ring
         statuses = self._statuses
-        while statuses[self._offset >> 2] & TP_STATUS_USER:   # the slot's status word, read alone when empty
-            offset = self._offset
+        offset = self._offset
+        while statuses[offset >> 2] & TP_STATUS_USER:   # the slot's status word, read alone when empty
             status, length, snaplen, mac, ifindex, pkttype = _SLOT_HEADER.unpack_from(ring, offset)
-            start = offset + mac
-            complete = snaplen == length
-            if complete:
-                if status & (TP_STATUS_CSUMNOTREADY | TP_STATUS_CSUM_VALID):
+            if snaplen == length:
+                start = offset + mac
+                if status & _CHECKSUM_NOT_TO_CHECK:
                     _clear_udp_checksum(ring, start, snaplen, ETHERNET_HEADER_BYTES)
                 frame = ring[start:start + snaplen]
-            else:
-                self.drops[OVERSIZED_DROP] += 1
-            statuses[offset >> 2] = TP_STATUS_KERNEL
-            self._offset = (offset + RING_FRAME_BYTES) % RING_BYTES
-            if complete:
+                statuses[offset >> 2] = TP_STATUS_KERNEL   # the slot goes back once its frame is copied out
+                self._offset = (offset + RING_FRAME_BYTES) % RING_BYTES
                 return frame, ifindex, pkttype
+            self.drops[OVERSIZED_DROP] += 1
+            statuses[offset >> 2] = TP_STATUS_KERNEL
+            offset = (offset + RING_FRAME_BYTES) % RING_BYTES
+        self._offset = offset
         return None
 
     def close(self) -> None:
@@ -229,7 +230,7 @@ def receive_tagged(sock: socket.socket) -> tuple[bytes, int | None] | None:
         return None
     if not _header.controllen or not _auxdata.status & TP_STATUS_VLAN_VALID:
         return ctypes.string_at(_frame_buffer, length), None
-    if _auxdata.status & (TP_STATUS_CSUMNOTREADY | TP_STATUS_CSUM_VALID):
+    if _auxdata.status & _CHECKSUM_NOT_TO_CHECK:
         inner_tag = _frame_buffer[12:14] == TPID_8021Q_BYTES
         _clear_udp_checksum(_frame_bytes, 0, length, ETHERNET_HEADER_BYTES + (VLAN_TAG_BYTES if inner_tag else 0))
     return ctypes.string_at(_frame_buffer, length), _auxdata.vlan_tci & VLAN_ID_MASK
