@@ -21,6 +21,7 @@ from dhcpd.config.expressions import PacketView, evaluate
 from dhcpd.config.model import EMPTY_MAPPING, Host, Scope, Subnet
 from dhcpd.engine.classify import with_conditionals
 from dhcpd.wire.addresses import address_bytes, address_value
+from dhcpd.wire.codec import prepared_options
 from dhcpd.wire.message import BOOTREPLY, ZERO, DhcpMessage, MessageType
 
 OPTION_SUBNET_MASK = 1
@@ -43,13 +44,15 @@ ACK = MessageType.ACK   # read once: in Python 3.11 every MessageType.X read goe
 _TYPE_BYTES = {kind: bytes([kind]) for kind in MessageType}   # bytes([IntEnum]) goes through __index__: 4x slower
 MEMO_LIMIT = 256       # entries per memo that request fields choose
 # Shared parts remembered by all stacks together: about 500 bytes each with a handful of options (tracemalloc),
-# so at most ~8 MiB. Bounded per stack only, a campus whose 4,000 links each see a dozen kinds of client
+# and about 150 more for their encoded form (a 2-tuple and bytes that the codec's memo mostly shares), so at most
+# ~10 MiB. Bounded per stack only, a campus whose 4,000 links each see a dozen kinds of client
 # (parameter request lists) would keep about 100,000 (an OFFER's and an ACK's per list and link), ~50 MiB.
 SHARED_PARTS_LIMIT = 16_384
 _SECONDS = struct.Struct("!I")
-# What the shared steps set: siaddr, sname, file and options. A tuple, not a DhcpMessage: a stack keeps one per
-# kind of reply and parameter list, thousands of them on a server with thousands of links.
-SharedPart = tuple[IPv4Address, bytes, bytes, dict[int, bytes]]
+# What the shared steps set: siaddr, sname, file and options, and those options' wire form for encode
+# (DhcpMessage.encoded_options). A tuple, not a DhcpMessage: a stack keeps one per kind of reply and parameter list,
+# thousands of them on a server with thousands of links.
+SharedPart = tuple[IPv4Address, bytes, bytes, dict[int, bytes], tuple[int, bytes]]
 
 
 class _SharedPartsBudget:
@@ -90,7 +93,7 @@ class ScopeStack:
     """
 
     __slots__ = ("packet", "scopes", "depends_on_packet", "_params", "ping_check", "get_lease_hostnames",
-                 "one_lease_per_client", "default_lease_time", "_options", "_shared", "_lease_times")
+                 "one_lease_per_client", "default_lease_time", "_options", "shared_parts", "_lease_times")
 
     def __init__(self, address_scope: Scope, host: Host | None = None, classes: Iterable[Scope] = (),
                  packet: PacketView | None = None) -> None:
@@ -112,7 +115,7 @@ class ScopeStack:
         # What the shared steps of a reply made, by (steps, message type, server address, lease time, option 55,
         # subnet): a stack without `if` blocks is shared by every request that gets it, so this is built once,
         # not per reply.
-        self._shared: dict[tuple, SharedPart] = {}
+        self.shared_parts: dict[tuple, SharedPart] = {}
         self._lease_times: dict[bytes, int] | None = None   # made when a client first asks for a lease time
 
     def param(self, name: str, default: Any = None) -> Any:
@@ -167,18 +170,15 @@ class ScopeStack:
             found = times[asked] = max(self.param("min-lease-time", 0), min(int.from_bytes(asked, "big"), maximum))
         return found
 
-    def shared_part(self, ctx: ReplyContext, steps: ReplySteps) -> SharedPart:
-        """What `steps.shared` make of the reply for `ctx`, remembered per the fields they read; the caller must
-        not change its options."""
-        key = (steps, ctx.message_type, address_value(ctx.server_ip), ctx.lease_time,
-               ctx.request.options.get(OPTION_PARAMETER_REQUEST_LIST), ctx.subnet)
-        found = self._shared.get(key)
-        if found is None:
-            _shared_parts_budget.admit(self._shared)
-            made = DhcpMessage()
-            for step in steps.shared:
-                step(ctx, made)
-            found = self._shared[key] = (made.siaddr, made.sname, made.file, made.options)
+    def made_shared_part(self, key: tuple, ctx: ReplyContext, steps: ReplySteps) -> SharedPart:
+        """What `steps.shared` make of the reply for `ctx`, remembered in `shared_parts` as `key` (the fields they
+        read, see build_reply); the caller must not change its options."""
+        _shared_parts_budget.admit(self.shared_parts)
+        made = DhcpMessage()
+        for step in steps.shared:
+            step(ctx, made)
+        found = self.shared_parts[key] = (made.siaddr, made.sname, made.file, made.options,
+                                          prepared_options(made.options))
         return found
 
 
@@ -201,7 +201,8 @@ Step = Callable[[ReplyContext, DhcpMessage], None]
 class ReplySteps:
     """The steps of one kind of reply: `shared` ones may read only the scope stack and the context's message type,
     server address, lease time, subnet and the request's option 55, and set only options, siaddr, sname and file;
-    `own` ones run for every reply, once it has the shared part and its header."""
+    `own` ones run for every reply, once it has the shared part and its header, and may only add options (the
+    shared ones are already encoded, `DhcpMessage.encoded_options`)."""
 
     __slots__ = ("shared", "own")
 
@@ -296,12 +297,16 @@ FIXED_BOOTP_STEPS = ReplySteps((every_configured_option, boot_parameters), (host
 def build_reply(ctx: ReplyContext, steps: ReplySteps = LEASE_STEPS) -> DhcpMessage:
     """The reply: the request's htype, hlen, xid, flags, giaddr and chaddr, ctx.yiaddr, the request's ciaddr in
     an ACK or BOOTREPLY, then what the steps make."""
-    request, kind = ctx.request, ctx.message_type
-    siaddr, sname, file, options = ctx.scopes.shared_part(ctx, steps)
+    request, kind, scopes = ctx.request, ctx.message_type, ctx.scopes
+    # the memo read here, not in a method: a call costs more than the lookup
+    key = (steps, kind, address_value(ctx.server_ip), ctx.lease_time,
+           request.options.get(OPTION_PARAMETER_REQUEST_LIST), ctx.subnet)
+    siaddr, sname, file, options, encoded_options = (scopes.shared_parts.get(key)
+                                                     or scopes.made_shared_part(key, ctx, steps))
     ciaddr = request.ciaddr if kind is ACK or kind is None else ZERO
     # positional: a dataclass made with keywords costs twice as much, and this is made for every reply
     reply = DhcpMessage(BOOTREPLY, request.htype, request.hlen, 0, request.xid, 0, request.flags, ciaddr, ctx.yiaddr,
-                        siaddr, request.giaddr, request.chaddr, sname, file, dict(options))
+                        siaddr, request.giaddr, request.chaddr, sname, file, dict(options), encoded_options)
     for step in steps.own:
         step(ctx, reply)
     return reply

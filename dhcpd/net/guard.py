@@ -3,16 +3,14 @@
 Without a socket on port 67 the kernel answers relays and renewing clients with ICMP port unreachable,
 because the requests themselves are read from the packet socket. A drop-everything filter keeps this
 socket's receive queue empty. Replies to a relay (giaddr:67) or to a client that has an address
-(ciaddr:68) go out here, so the kernel chooses route, source interface and next-hop MAC.
+(ciaddr:68) go out here (`Transmitter.send`), so the kernel chooses route, source interface and next-hop MAC.
 """
 
 from __future__ import annotations
 
 import socket
-from ipaddress import IPv4Address
 
 from dhcpd.net.bpf import DROP_EVERYTHING, attach_filter
-from dhcpd.wire.addresses import address_text, address_value
 
 DHCP_SERVER_PORT = 67
 
@@ -31,7 +29,3 @@ def open_guard_socket(port: int = DHCP_SERVER_PORT) -> socket.socket:
         raise
     return sock
 
-
-def send_udp(sock: socket.socket, payload: bytes, ip: IPv4Address, port: int) -> None:
-    """Send `payload` to ip:port; raises OSError (ENETUNREACH, EAGAIN...) for the caller to count."""
-    sock.sendto(payload, (address_text(address_value(ip)), port))

@@ -17,9 +17,9 @@ from collections import Counter
 from ipaddress import IPv4Address
 
 from dhcpd.engine.types import Destination, DestinationKind, Ingress
-from dhcpd.net.guard import send_udp
 from dhcpd.net.interfaces import InterfaceTable
 from dhcpd.net.rawsock import send_frame
+from dhcpd.wire.addresses import address_text, address_value
 from dhcpd.wire.frame import build_frame
 
 log = logging.getLogger(__name__)
@@ -40,8 +40,8 @@ class Transmitter:
 
     def send(self, payload: bytes, destination: Destination, ingress: Ingress, server_ip: IPv4Address) -> None:
         try:
-            if destination.kind in _SENT_OVER_UDP:
-                send_udp(self.guard_sock, payload, destination.ip, destination.port)
+            if destination.kind in _SENT_OVER_UDP:   # through the guard socket (dhcpd.net.guard)
+                self.guard_sock.sendto(payload, (address_text(address_value(destination.ip)), destination.port))
             else:
                 self._send_raw(payload, destination, ingress, server_ip)
         except OSError as error:

@@ -242,6 +242,26 @@ def _encoded_options(codes: tuple[int, ...], values: tuple[bytes | None, ...]) -
     return b"".join(pieces)
 
 
+def _options_wire(codes: tuple[int, ...], values: tuple[bytes | None, ...]) -> bytes:
+    """The wire form of the options `codes` with `values` (no end option): 53 and 54 first, then the rest in their
+    order, a relay agent option (82) that comes last kept last."""
+    echo = b""
+    if codes and codes[-1] == OPTION_RELAY_AGENT and values[-1] is not None:
+        # the relay agent's option, echoed last (RFC 3046), is each client's own: encoded apart, not remembered
+        echo = _option_bytes(OPTION_RELAY_AGENT, values[-1])
+        codes, values = codes[:-1], values[:-1]
+    try:
+        wire = _encoded_options(codes, values)
+    except TypeError:  # a value that cannot be a key
+        wire = _encoded_options.__wrapped__(codes, values)
+    return wire + echo if echo else wire
+
+
+def prepared_options(options: dict[int, bytes]) -> tuple[int, bytes]:
+    """`DhcpMessage.encoded_options` for messages whose options start with `options`: encoded once for them all."""
+    return len(options), _options_wire(tuple(options), tuple(options.values()))
+
+
 def encode(message: DhcpMessage, *, max_size: int = MIN_MESSAGE_SIZE) -> bytes:
     """Encode `message` as a UDP payload of at most max(max_size, 548) bytes and at least 300 bytes.
 
@@ -265,21 +285,17 @@ def encode(message: DhcpMessage, *, max_size: int = MIN_MESSAGE_SIZE) -> bytes:
         message.file,
         MAGIC_COOKIE,
     )
-    codes, values = tuple(message.options), tuple(message.options.values())
-    echo = b""
-    if codes and codes[-1] == OPTION_RELAY_AGENT and values[-1] is not None:
-        # the relay agent's option, echoed last (RFC 3046), is each client's own: encoded apart, not remembered
-        echo = _option_bytes(OPTION_RELAY_AGENT, values[-1])
-        codes, values = codes[:-1], values[:-1]
-    try:
-        options = _encoded_options(codes, values)
-    except TypeError:  # a value that cannot be a key
-        options = _encoded_options.__wrapped__(codes, values)
-    if echo:
-        options += echo
-    size = OPTIONS_OFFSET + len(options) + 1
+    options = message.options
+    prepared = message.encoded_options
+    if prepared is None:
+        wire = _options_wire(tuple(options), tuple(options.values()))
+    else:
+        count, wire = prepared
+        if len(options) > count:   # options added after the prepared ones (a reply's host name, relay agent echo)
+            wire += _options_wire(tuple(options)[count:], tuple(options.values())[count:])
+    size = OPTIONS_OFFSET + len(wire) + 1
     if size > max_size and size > MIN_MESSAGE_SIZE:
         budget = max(max_size, MIN_MESSAGE_SIZE) - OPTIONS_OFFSET - 1
-        options = _options_that_fit(options, budget)
-        size = OPTIONS_OFFSET + len(options) + 1
-    return b"".join((header, options, _END, _PADDING[MIN_BOOTP_SIZE - size] if size < MIN_BOOTP_SIZE else b""))
+        wire = _options_that_fit(wire, budget)
+        size = OPTIONS_OFFSET + len(wire) + 1
+    return b"".join((header, wire, _END, _PADDING[MIN_BOOTP_SIZE - size] if size < MIN_BOOTP_SIZE else b""))

@@ -47,6 +47,9 @@ class DhcpMessage:
     sname: bytes = b""
     file: bytes = b""
     options: dict[int, bytes] = field(default_factory=dict)
+    # (n, wire): the first n entries of `options` as `encode` writes them, made once with a reply's shared options
+    # (dhcpd.engine.reply) and kept by every reply made from them; options may only be added after those n.
+    encoded_options: tuple[int, bytes] | None = field(default=None, compare=False, repr=False)
 
     @property
     def message_type(self) -> MessageType | None:

@@ -15,6 +15,7 @@ from dhcpd.wire.codec import (
     decode,
     encode,
     option82_suboptions,
+    prepared_options,
     reply_size_limit,
 )
 from dhcpd.wire.addresses import address_value
@@ -309,3 +310,19 @@ def test_malformed_option82_is_rejected(value):
 @pytest.mark.parametrize("text", ["0.0.0.0", "10.99.1.7", "255.255.255.255"])
 def test_address_value_is_what_int_gives(text):
     assert address_value(IPv4Address(text)) == int(IPv4Address(text))
+
+
+SHARED_OPTIONS = {53: b"\x05", 54: bytes([10, 0, 0, 1]), 51: bytes(4), 1: bytes([255, 255, 255, 0]),
+                  6: bytes(range(200)), 119: bytes(300)}
+
+
+@pytest.mark.parametrize("added", [{}, {12: b"host"}, {82: bytes([1, 2]) + b"ab"}, {12: b"h", 82: bytes(100)}])
+@pytest.mark.parametrize("max_size", [MIN_MESSAGE_SIZE, 1500])
+def test_prepared_options_encode_as_the_options_themselves(added, max_size):
+    """A reply made from prepared options (and options added after them) has the bytes of one encoded whole."""
+    options = {**SHARED_OPTIONS, **added}
+    prepared = DhcpMessage(op=BOOTREPLY, xid=7, chaddr=MAC, options=options,
+                           encoded_options=prepared_options(SHARED_OPTIONS))
+    whole = DhcpMessage(op=BOOTREPLY, xid=7, chaddr=MAC, options=dict(options))
+    assert prepared == whole   # not compared: only a faster way to the same bytes
+    assert encode(prepared, max_size=max_size) == encode(whole, max_size=max_size)

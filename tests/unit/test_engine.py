@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import struct
 from ipaddress import IPv4Address, IPv4Interface
 
@@ -11,6 +12,7 @@ from dhcpd.config.parser import parse_text
 from dhcpd.engine.engine import Engine
 from dhcpd.engine.types import DestinationKind, Ingress
 from dhcpd.leases.record import Lease, LeaseState
+from dhcpd.wire.codec import encode
 from dhcpd.wire.message import BROADCAST_FLAG, DhcpMessage, MessageType
 
 pytestmark = pytest.mark.unit
@@ -259,6 +261,16 @@ def test_relayed_request_uses_giaddr_subnet_and_echoes_option_82(engine):
     lease = ack.persist[0]
     assert lease.relay == relay and lease.circuit_id == b"sw1" and lease.remote_id == b"p7"
     assert ack.log[0].endswith("via 10.99.0.2")
+
+
+def test_replies_encode_as_their_options_encoded_whole(engine):
+    """A reply carries its shared options already encoded; the options its own steps add (here option 82) follow."""
+    agent = bytes([1, 3]) + b"sw1"
+    relayed = message(MessageType.DISCOVER, 1, giaddr=IPv4Address("10.99.0.2"), options={55: bytes([3, 6]), 82: agent})
+    for decision in (engine.handle(relayed, S1, NOW), engine.handle(message(MessageType.DISCOVER, 2), S1, NOW)):
+        reply = decision.reply
+        assert reply.encoded_options is not None
+        assert encode(reply) == encode(dataclasses.replace(reply, encoded_options=None))
 
 
 def test_link_selection_and_subnet_selection_win_over_giaddr(engine):
