@@ -152,8 +152,11 @@ def build_frame(
     udp_length = _UDP_SIZE + len(payload)
     # Both sums leave the checksum field out (it is zero); 0xffff - residue is its ones' complement.
     # A UDP checksum of 0 means "none", so its all-ones form 0xffff is sent instead (RFC 768).
+    # The payload's residue first, then the small terms: an addition to its big integer would copy it, and so would
+    # a shift (an odd length is padded with a zero byte instead).
+    payload_residue = from_bytes(payload + b"\0" if len(payload) & 1 else payload, "big") % _FOLD
     udp_residue = (source + destination + IPPROTO_UDP + udp_length + src_port + dst_port + udp_length
-                   + (from_bytes(payload, "big") << 8 * (len(payload) & 1))) % _FOLD
+                   + payload_residue) % _FOLD
     total_length = _IPV4_SIZE + udp_length
     ip_residue = (0x4500 + total_length + (DEFAULT_TTL << 8 | IPPROTO_UDP) + source + destination) % _FOLD
     ip_udp_header = _IPV4_UDP.pack(0x45, 0, total_length, 0, 0, DEFAULT_TTL, IPPROTO_UDP,
