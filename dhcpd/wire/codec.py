@@ -23,7 +23,7 @@ from __future__ import annotations
 from functools import lru_cache
 from struct import Struct
 
-from dhcpd.wire.addresses import address_value, from_bytes, shared_address
+from dhcpd.wire.addresses import from_bytes, shared_address
 from dhcpd.wire.message import ZERO, DhcpMessage
 
 MAGIC_COOKIE = b"\x63\x82\x53\x63"
@@ -268,6 +268,8 @@ def encode(message: DhcpMessage, *, max_size: int = MIN_MESSAGE_SIZE) -> bytes:
     Options that do not fit are dropped from the end, never 53, 54, 1, 51 or 82; if those alone do not
     fit, MessageTooLarge is raised. `sname` and `file` are NUL padded, and cut to 64 and 128 bytes.
     """
+    # The addresses' `_ip` slots (what addresses.address_value reads) read here: four calls cost ~1,500 instructions
+    # per message (callgrind), a tenth of encoding a reply.
     header = _HEADER_WITH_COOKIE.pack(
         message.op,
         message.htype,
@@ -276,10 +278,10 @@ def encode(message: DhcpMessage, *, max_size: int = MIN_MESSAGE_SIZE) -> bytes:
         message.xid,
         message.secs,
         message.flags,
-        address_value(message.ciaddr),
-        address_value(message.yiaddr),
-        address_value(message.siaddr),
-        address_value(message.giaddr),
+        message.ciaddr._ip,
+        message.yiaddr._ip,
+        message.siaddr._ip,
+        message.giaddr._ip,
         message.chaddr,
         message.sname,
         message.file,
