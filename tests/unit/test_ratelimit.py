@@ -3,6 +3,8 @@ declined addresses per subnet and DECLINEs per client."""
 
 from __future__ import annotations
 
+import math
+import random
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 
 import pytest
@@ -69,6 +71,46 @@ def test_memory_is_bounded_by_evicting_the_bucket_used_longest_ago():
     assert len(limiter) == 100
     assert not limiter.allow(9_999, 10_000.0)         # recent buckets are kept
     assert limiter.allow(0, 10_000.0)                 # the oldest was evicted, so it starts full again
+
+
+class NeverForgetting(RateLimiter):
+    """The limiter as it was before it forgot refilled buckets: every key's bucket stays."""
+
+    def __init__(self, rate: Rate) -> None:
+        super().__init__(rate)
+        self.full_after = math.inf
+
+
+def test_a_new_key_forgets_the_buckets_of_the_generation_before_the_current_one():
+    limiter = RateLimiter(Rate(2, 1.0))
+    limiter.allow("first", 0.0)           # begins a generation
+    limiter.allow("second", 0.9)
+    limiter.allow("third", 1.0)           # begins the next: first and second are the older generation
+    assert len(limiter) == 3
+    limiter.allow("first", 1.5)           # touched again: in the current generation
+    limiter.allow("fourth", 2.0)          # second (touched at 0.9, full again at 1.9) is forgotten
+    assert len(limiter) == 3
+
+
+def test_the_buckets_of_a_burst_of_clients_go_as_later_clients_come():
+    limiter = RateLimiter(Rate(50, 1.0))
+    for n in range(1_000):
+        limiter.allow(("burst", n), 0.0)
+    for n in range(600):
+        limiter.allow(("later", n), 10.0 + n / 200)
+    assert len(limiter) < 600
+
+
+def test_forgetting_refilled_buckets_changes_no_answer():
+    forgetting, keeping = RateLimiter(Rate(3, 1.0)), NeverForgetting(Rate(3, 1.0))
+    chosen, now, moments = random.Random(7), 0.0, []
+    for n in range(2_000):    # new clients among a few busy ones, each of which sometimes sends a burst
+        now += chosen.uniform(0.0, 0.2)
+        key = ("new", n) if chosen.random() < 0.5 else ("busy", chosen.randrange(5))
+        moments += [(key, now)] * chosen.choice((1, 1, 4))
+    answers = [forgetting.allow(*moment) for moment in moments]
+    assert answers == [keeping.allow(*moment) for moment in moments]
+    assert False in answers and len(forgetting) < 100 < len(keeping)
 
 
 def test_a_flooding_mac_is_cut_without_eating_its_links_budget():
