@@ -33,10 +33,12 @@ MAX_FRAME_BYTES = 65535
 SOL_PACKET = 263
 PACKET_AUXDATA = 8
 PACKET_RX_RING = 5
+PACKET_COPY_THRESH = 7
 PACKET_VERSION = 10
 TPACKET_V2 = 1
 TP_STATUS_KERNEL = 0
 TP_STATUS_USER = 1
+TP_STATUS_COPY = 0x2            # the frame did not fit its slot; a whole copy waits on the socket's queue
 TP_STATUS_CSUMNOTREADY = 0x8    # sent by this host or through a veth: the checksum is not filled in yet
 TP_STATUS_CSUM_VALID = 0x80     # the device or the kernel already verified it
 _CHECKSUM_NOT_TO_CHECK = TP_STATUS_CSUMNOTREADY | TP_STATUS_CSUM_VALID
@@ -46,10 +48,12 @@ VLAN_TAG_BYTES = 4
 TPID_8021Q_BYTES = b"\x81\x00"
 ETHERNET_HEADER_BYTES = 14
 UDP_CHECKSUM_OFFSET = 6
-# 4096 slots of 2 KiB (a 1500-byte MTU frame fits beside the slot header): half a second of requests at the
-# highest rate measured here, in 8 MiB that all become resident as the ring turns (16 MiB took VmHWM past
-# 150 MiB at 4,000 links); blocks are a multiple of any page size.
-RING_FRAME_BYTES = 2048
+# 4096 slots of 1 KiB: half a second of requests at the highest rate measured here, in 4 MiB that all become
+# resident as the ring turns (2 KiB slots took 8 MiB; 16 MiB took VmHWM past 150 MiB at 4,000 links). A slot holds
+# a frame of up to 958 bytes beside its header, which DHCP requests hardly ever exceed; a longer one (up to the
+# link's MTU) reaches the socket's own queue whole (PACKET_COPY_THRESH) and is read from there. Blocks are a
+# multiple of any page size.
+RING_FRAME_BYTES = 1024
 RING_FRAMES = 4096
 RING_BLOCK_BYTES = 64 * 1024
 RING_BYTES = RING_FRAME_BYTES * RING_FRAMES
@@ -155,6 +159,7 @@ def open_packet_socket() -> socket.socket:
     try:
         attach_filter(sock, DHCP_SERVER_FILTER)
         sock.setsockopt(SOL_PACKET, PACKET_VERSION, TPACKET_V2)
+        sock.setsockopt(SOL_PACKET, PACKET_COPY_THRESH, 1)
         sock.setsockopt(SOL_PACKET, PACKET_RX_RING, _RING_REQUEST)
         sock.setblocking(False)
         _discard_queued(sock)
@@ -179,11 +184,14 @@ class PacketRing:
 
     The kernel copies each accepted frame into the next slot and hands it over by setting TP_STATUS_USER;
     `receive` reads slots in the same order and gives each back (TP_STATUS_KERNEL), so reading takes no
-    system call. A frame longer than a slot arrives cut short: it is dropped and counted, never decoded.
+    system call. A frame longer than a slot arrives cut short there, and whole on the socket's own queue, which
+    `receive` then reads (one recvmsg); when that queue was full the kernel kept no copy, and the frame is
+    dropped and counted, never decoded.
     The fd polls readable while the slot the kernel filled last is still ours.
     """
 
     def __init__(self, sock: socket.socket, drops: Counter[str] | None = None) -> None:
+        self._sock = sock
         self._ring = mmap.mmap(sock.fileno(), RING_BYTES, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
         self._statuses = memoryview(self._ring).cast("I")
         self._offset = 0
@@ -208,9 +216,13 @@ class PacketRing:
                 statuses[offset >> 2] = TP_STATUS_KERNEL   # the slot goes back once its frame is copied out
                 self._offset = (offset + RING_FRAME_BYTES) % RING_BYTES
                 return frame, ifindex, pkttype
-            self.drops[OVERSIZED_DROP] += 1
+            whole = _queued_copy(self._sock, status) if status & TP_STATUS_COPY else None
             statuses[offset >> 2] = TP_STATUS_KERNEL
             offset = (offset + RING_FRAME_BYTES) % RING_BYTES
+            if whole is not None:
+                self._offset = offset
+                return whole, ifindex, pkttype
+            self.drops[OVERSIZED_DROP] += 1
         self._offset = offset
         return None
 
@@ -238,6 +250,17 @@ def receive_tagged(sock: socket.socket) -> tuple[bytes, int | None] | None:
         inner_tag = _frame_buffer[12:14] == TPID_8021Q_BYTES
         _clear_udp_checksum(_frame_bytes, 0, length, ETHERNET_HEADER_BYTES + (VLAN_TAG_BYTES if inner_tag else 0))
     return ctypes.string_at(_frame_buffer, length), _auxdata.vlan_tci & VLAN_ID_MASK
+
+
+def _queued_copy(sock: socket.socket, status: int) -> bytes | None:
+    """The whole frame the kernel queued on the ring's socket for a slot too small for it (TP_STATUS_COPY), its
+    checksum handled as the slot's `status` says; None if the queue is empty."""
+    length = _receive_into_buffer(sock)
+    if length is None:
+        return None
+    if status & _CHECKSUM_NOT_TO_CHECK:
+        _clear_udp_checksum(_frame_bytes, 0, length, ETHERNET_HEADER_BYTES)
+    return ctypes.string_at(_frame_buffer, length)
 
 
 def _receive_into_buffer(sock: socket.socket) -> int | None:

@@ -14,7 +14,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from dhcpd.net.rawsock import OVERSIZED_DROP, PACKET_BROADCAST, PACKET_HOST, PacketRing, open_packet_socket
+from dhcpd.net.rawsock import (OVERSIZED_DROP, PACKET_BROADCAST, PACKET_HOST, RING_FRAME_BYTES, PacketRing,
+                               open_packet_socket)
 from dhcpd.server import FRAMES_PER_WAKEUP, Server
 from dhcpd.wire.frame import build_frame, decode_frame
 from tests.harness.namespace_sockets import open_inside
@@ -162,18 +163,46 @@ def test_ring_frames_are_whole_with_their_link_and_packet_type(netns):
     assert from_stack[UDP_CHECKSUM_AT:UDP_CHECKSUM_AT + 2] == b"\0\0"
 
 
-def test_frame_longer_than_a_ring_slot_is_dropped_and_counted(netns):
+def _jumbo_link(netns):
     server, peers = server_with_peers(netns, 2)
     for namespace, ifname in ((server, "srv0"), (peers[0], "eth0")):
         namespace.run(["ip", "link", "set", "dev", ifname, "mtu", str(JUMBO_MTU)])
+    return server, peers
+
+
+def test_frame_longer_than_a_ring_slot_arrives_whole_in_order(netns):
+    server, peers = _jumbo_link(netns)
+    longest_in_a_slot = RING_FRAME_BYTES - 66 - len(dhcp_frame(b""))   # 66: where the kernel puts the frame
+    sizes = (longest_in_a_slot, longest_in_a_slot + 1, 4000, 8000)
     with open_inside(server, open_packet_socket) as packet_sock, PacketRing(packet_sock) as ring:
         with open_inside(peers[0], lambda: raw_sender("eth0")) as sender:
-            sender.send(dhcp_frame(b"jumbo" * 800))
+            for size in sizes:
+                sender.send(dhcp_frame(b"j" * size))
+            sender.send(dhcp_frame(b"end"))
+        received = receive_until_markers(ring, 1)
+    assert [len(decode_frame(frame).payload) for frame, _, _ in received] == [*sizes, 3]
+    assert {(ifindex, pkttype) for _, ifindex, pkttype in received} == {(ifindex_inside(server, "srv0"),
+                                                                         PACKET_BROADCAST)}
+    assert ring.drops == {}
+
+
+def test_frame_longer_than_a_slot_with_the_socket_queue_full_is_dropped_and_counted(netns):
+    server, peers = _jumbo_link(netns)
+
+    def packet_socket_with_a_small_queue():
+        sock = open_packet_socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1)   # the kernel's minimum: one copy fills it
+        return sock
+
+    with open_inside(server, packet_socket_with_a_small_queue) as packet_sock, PacketRing(packet_sock) as ring:
+        with open_inside(peers[0], lambda: raw_sender("eth0")) as sender:
+            sender.send(dhcp_frame(b"first" * 800))
+            sender.send(dhcp_frame(b"second" * 800))
             sender.send(dhcp_frame(b"after"))
             sender.send(dhcp_frame(b"end"))
         received = receive_until_markers(ring, 1)
-        assert [decode_frame(frame).payload for frame, _, _ in received] == [b"after", b"end"]
-        assert ring.drops == {OVERSIZED_DROP: 1}
+    assert [decode_frame(frame).payload for frame, _, _ in received] == [b"first" * 800, b"after", b"end"]
+    assert ring.drops == {OVERSIZED_DROP: 1}
 
 
 def test_readable_callback_drains_a_burst_in_bounded_steps_and_never_wakes_for_nothing(netns):
