@@ -25,12 +25,20 @@ MAX_TAGS = 2
 DEFAULT_TTL = 64
 
 _ETHERNET = struct.Struct("!6s6sH")
+_ETHERTYPE = struct.Struct("!H")
 _TAG = struct.Struct("!HH")
 _IPV4 = struct.Struct("!BBHHHBBHII")     # addresses as integers
 _UDP = struct.Struct("!HHHH")
 _IPV4_UDP = struct.Struct(_IPV4.format + _UDP.format[1:])
+# What the checks read of an IPv4 header: version and length, total length, fragment, protocol, addresses.
+_IPV4_CHECKED = struct.Struct("!Bx H 2x H x B 2x II")
+# The usual frame's headers after the MAC addresses, read in one unpack: ethertype, the IPv4 fields above, UDP.
+_USUAL_HEADERS = struct.Struct("!12x H" + _IPV4_CHECKED.format[1:] + _UDP.format[1:])
+_USUAL_VERSION_IHL = 0x45        # IPv4, a 20-byte header (no options)
 # The sizes as plain ints: `Struct.size` is a descriptor that the interpreter looks up anew at every read.
 _ETHERNET_SIZE, _TAG_SIZE, _IPV4_SIZE, _UDP_SIZE = _ETHERNET.size, _TAG.size, _IPV4.size, _UDP.size
+_MACS_SIZE = _ETHERNET_SIZE - _ETHERTYPE.size
+_USUAL_HEADERS_SIZE = _USUAL_HEADERS.size
 _VLAN_ID_MASK = 0x0FFF
 _FRAGMENT_MASK = 0x3FFF          # MF flag and fragment offset
 _FOLD = 0xFFFF                   # ones'-complement sums are taken modulo this
@@ -73,8 +81,9 @@ def _vlan_tags(data: bytes, ethertype: int) -> tuple[tuple[int, ...], int, int]:
 
 def decode_frame(data: bytes) -> Frame:
     """Parse a frame as delivered by an AF_PACKET socket (starting at the Ethernet header)."""
-    src_mac, dst_mac, vlans, src_ip, dst_ip, src_port, dst_port, payload = _checked_layers(data)
-    return Frame(src_mac, dst_mac, vlans, shared_address(src_ip), shared_address(dst_ip), src_port, dst_port, payload)
+    vlans, src_ip, dst_ip, src_port, dst_port, payload = _checked_layers(data)
+    return Frame(data[6:12], data[:6], vlans, shared_address(src_ip), shared_address(dst_ip), src_port, dst_port,
+                 payload)
 
 
 def udp_payload(data: bytes) -> bytes:
@@ -83,28 +92,38 @@ def udp_payload(data: bytes) -> bytes:
     return _checked_layers(data)[-1]
 
 
-def _checked_layers(data: bytes) -> tuple[bytes, bytes, tuple[int, ...], int, int, int, int, bytes]:
-    """A frame's fields in `Frame`'s order, its addresses as integers; raises BadFrame."""
-    size = len(data)
-    if size < _ETHERNET_SIZE:
-        raise BadFrame("short", "ethernet header")
-    dst_mac, src_mac, ethertype = _ETHERNET.unpack_from(data)
-    if ethertype == TPID_8021Q or ethertype == TPID_8021AD:
-        vlans, ethertype, offset = _vlan_tags(data, ethertype)
-    else:
-        vlans, offset = (), _ETHERNET_SIZE
-    if ethertype != ETHERTYPE_IPV4:
-        raise BadFrame("not-ipv4", f"ethertype 0x{ethertype:04x}")
+def _checked_layers(data: bytes) -> tuple[tuple[int, ...], int, int, int, int, bytes]:
+    """A frame's VLAN ids, IPv4 addresses (as integers), UDP ports and payload; raises BadFrame.
 
-    if size < offset + _IPV4_SIZE:
-        raise BadFrame("short", "ipv4 header")
-    (version_ihl, _tos, total_length, _ident, fragment, _ttl, protocol, _checksum,
-     src_ip, dst_ip) = _IPV4.unpack_from(data, offset)
-    if version_ihl >> 4 != 4:
-        raise BadFrame("not-ipv4", f"ip version {version_ihl >> 4}")
-    header_length = (version_ihl & 0x0F) * 4
-    if header_length < _IPV4_SIZE:
-        raise BadFrame("bad-ip-header-length", str(header_length))
+    The usual frame (untagged, a 20-byte IPv4 header) has its headers read in one unpack; any other is read layer
+    by layer. Both go through the same checks: the ones the usual frame passes by being usual are skipped for it.
+    """
+    size = len(data)
+    usual = False
+    if size >= _USUAL_HEADERS_SIZE:
+        (ethertype, version_ihl, total_length, fragment, protocol, src_ip, dst_ip,
+         src_port, dst_port, udp_length, udp_checksum) = _USUAL_HEADERS.unpack_from(data)
+        usual = ethertype == ETHERTYPE_IPV4 and version_ihl == _USUAL_VERSION_IHL
+    if usual:
+        vlans, offset, header_length = (), _ETHERNET_SIZE, _IPV4_SIZE
+    else:
+        if size < _ETHERNET_SIZE:
+            raise BadFrame("short", "ethernet header")
+        (ethertype,) = _ETHERTYPE.unpack_from(data, _MACS_SIZE)
+        if ethertype == TPID_8021Q or ethertype == TPID_8021AD:
+            vlans, ethertype, offset = _vlan_tags(data, ethertype)
+        else:
+            vlans, offset = (), _ETHERNET_SIZE
+        if ethertype != ETHERTYPE_IPV4:
+            raise BadFrame("not-ipv4", f"ethertype 0x{ethertype:04x}")
+        if size < offset + _IPV4_SIZE:
+            raise BadFrame("short", "ipv4 header")
+        version_ihl, total_length, fragment, protocol, src_ip, dst_ip = _IPV4_CHECKED.unpack_from(data, offset)
+        if version_ihl >> 4 != 4:
+            raise BadFrame("not-ipv4", f"ip version {version_ihl >> 4}")
+        header_length = (version_ihl & 0x0F) * 4
+        if header_length < _IPV4_SIZE:
+            raise BadFrame("bad-ip-header-length", str(header_length))
     if total_length < header_length or offset + total_length > size:
         raise BadFrame("bad-ip-length", f"total length {total_length}")
     if from_bytes(data[offset:offset + header_length], "big") % _FOLD:
@@ -118,14 +137,15 @@ def _checked_layers(data: bytes) -> tuple[bytes, bytes, tuple[int, ...], int, in
     ip_end = offset + total_length
     if ip_end - udp_offset < _UDP_SIZE:
         raise BadFrame("short", "udp header")
-    src_port, dst_port, udp_length, udp_checksum = _UDP.unpack_from(data, udp_offset)
+    if not usual:
+        src_port, dst_port, udp_length, udp_checksum = _UDP.unpack_from(data, udp_offset)
     if udp_length < _UDP_SIZE or udp_offset + udp_length > ip_end:
         raise BadFrame("bad-udp-length", str(udp_length))
     udp_end = udp_offset + udp_length
     if udp_checksum and (src_ip + dst_ip + IPPROTO_UDP + udp_length
                          + (from_bytes(data[udp_offset:udp_end], "big") << 8 * (udp_length & 1))) % _FOLD:
         raise BadFrame("bad-udp-checksum")
-    return src_mac, dst_mac, vlans, src_ip, dst_ip, src_port, dst_port, data[udp_offset + _UDP_SIZE:udp_end]
+    return vlans, src_ip, dst_ip, src_port, dst_port, data[udp_offset + _UDP_SIZE:udp_end]
 
 
 def build_frame(

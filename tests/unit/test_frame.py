@@ -165,3 +165,29 @@ class TestDecode:
             assert error.reason
         else:
             assert len(frame.payload) <= len(data)
+
+    @given(
+        payload=st.binary(max_size=64),
+        changes=st.lists(st.tuples(st.integers(14, 41), st.integers(0, 255)), min_size=1, max_size=4),
+        fix_ip_checksum=st.booleans(),
+    )
+    def test_usual_frames_meet_the_same_checks_as_tagged_ones(self, payload, changes, fix_ip_checksum):
+        # An untagged frame with a 20-byte IPv4 header is read in one unpack, a tagged one layer by layer: the same
+        # header bytes behind a tag must give the same payload or the same BadFrame.
+        frame = bytearray(reply(payload=payload))
+        for position, value in changes:
+            frame[position] = value
+        if fix_ip_checksum:
+            frame = bytearray(with_ip_header_change(bytes(frame), 0, frame[14:15]))
+        untagged = bytes(frame)
+        tagged = untagged[:12] + b"\x81\x00\x00\x05" + untagged[12:]
+        assert outcome(untagged) == outcome(tagged)
+
+
+def outcome(frame: bytes) -> tuple[bytes, int, int, int, int] | str:
+    """What decode_frame makes of a frame but its VLAN ids: the addresses, ports and payload, or the error."""
+    try:
+        decoded = decode_frame(frame)
+    except BadFrame as error:
+        return str(error)
+    return decoded.src_ip, decoded.dst_ip, decoded.src_port, decoded.dst_port, decoded.payload
