@@ -41,16 +41,16 @@ __all__ = ["DEFAULT_DB_URL", "LeaseFilter", "LeaseStore", "upgrade_schema"]
 _SQLITE_BUSY, _SQLITE_LOCKED = 5, 6   # sqlite3 result codes: the write lock is held by another connection
 
 
-def _as_is(value: object) -> object:
-    return value
-
-
 # sqlite3 binds an int, float, str or bytearray as it is and first "adapts" any other value: with no adapter
 # registered for its type, that costs an AttributeError raised and cleared, and of the 16 values of a lease row
 # up to 7 are None and 4 bytes. With an adapter that gives the value back, the lookup finds one at once and the
 # value is bound as before (callgrind, a lease with 6 None and 1 bytes: 12,600 instructions fewer per claim).
-for _bound_as_is in (type(None), bytes):
-    sqlite3.register_adapter(_bound_as_is, _as_is)
+# The adapters are C callables, which sqlite3 calls without a Python frame (callgrind, per value against a Python
+# function returning its argument: 225 instructions fewer for None, 326 for bytes): an empty dict's `get` gives
+# None for any key, `bytes.__bytes__` gives an exact bytes object itself.
+_NO_ENTRIES: dict = {}
+sqlite3.register_adapter(type(None), _NO_ENTRIES.get)
+sqlite3.register_adapter(bytes, bytes.__bytes__)
 # Databases with an upsert (`insert(...).on_conflict_do_update`), each in its dialect's module: the PostgreSQL
 # dialect (2 MiB resident) is imported only for a PostgreSQL database.
 _UPSERT_DIALECTS = ("sqlite", "postgresql")

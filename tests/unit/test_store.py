@@ -262,3 +262,10 @@ def test_the_folder_of_a_new_database_is_created(tmp_path):
     path = tmp_path / "var" / "lib" / "pydhcpd" / "leases.sqlite"
     upgrade_schema(f"sqlite:///{path}")
     assert path.is_file()
+
+
+def test_none_and_bytes_are_bound_as_they_are():
+    connection = sqlite3.connect(":memory:")
+    value = b"\x00\x01client"
+    row = connection.execute("SELECT ?, ?, typeof(?), typeof(?)", (None, value, None, value)).fetchone()
+    assert row == (None, value, "null", "blob")
