@@ -201,8 +201,9 @@ Step = Callable[[ReplyContext, DhcpMessage], None]
 class ReplySteps:
     """The steps of one kind of reply: `shared` ones may read only the scope stack and the context's message type,
     server address, lease time, subnet and the request's option 55, and set only options, siaddr, sname and file;
-    `own` ones run for every reply, once it has the shared part and its header, and may only add options (the
-    shared ones are already encoded, `DhcpMessage.encoded_options`)."""
+    `own` ones run per reply, once it has the shared part and its header, and may only add options (the shared ones
+    are already encoded, `DhcpMessage.encoded_options`) made from the context's host or lease host name or the
+    request's relay agent option: they do not run for a reply that has none of these (most replies)."""
 
     __slots__ = ("shared", "own")
 
@@ -307,6 +308,7 @@ def build_reply(ctx: ReplyContext, steps: ReplySteps = LEASE_STEPS) -> DhcpMessa
     # positional: a dataclass made with keywords costs twice as much, and this is made for every reply
     reply = DhcpMessage(BOOTREPLY, request.htype, request.hlen, 0, request.xid, 0, request.flags, ciaddr, ctx.yiaddr,
                         siaddr, request.giaddr, request.chaddr, sname, file, dict(options), encoded_options)
-    for step in steps.own:
-        step(ctx, reply)
+    if ctx.host is not None or ctx.lease_hostname is not None or OPTION_RELAY_AGENT in request.options:
+        for step in steps.own:
+            step(ctx, reply)
     return reply
