@@ -299,14 +299,13 @@ def _claim_rows(leases: Sequence[Lease]) -> list[tuple]:
 
 
 def _each_lost(cursor: sqlite3.Cursor, sql: str, rows: list[tuple]) -> list[int]:
-    """The `ip`s of the `rows` that running `sql` once per row on the driver's `cursor` did not write (sqlite3
-    keeps it prepared). One statement per row: a multi-row VALUES statement needs a statement journal, and
-    measured slower for each batch size from 1 to 128.
+    """The `ip`s of the `rows` that running `sql` once per row on the driver's `cursor` did not write.
 
-    The rows go in one `executemany`, whose rowcount is how many of them were written; only when some were not
-    is each row run again alone, to learn which: a row that was written is written again with the same values
-    (its stored row is now the same client's), and one that was not is refused again (its stored row, whose
-    address no other row has, did not change)."""
+    The rows go through one `executemany` (one prepared statement run per row; a multi-row VALUES statement needs
+    a statement journal, and measured slower for each batch size from 1 to 128), whose rowcount is how many were
+    written. Only when some were not is each row run again alone, to learn which: a written row is written again
+    with the same values (its stored row is now the same client's), and a refused one is refused again (its stored
+    row, whose address no other row has, did not change)."""
     cursor.executemany(sql, rows)
     if cursor.rowcount == len(rows):
         return []
